@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "olla/config/duration.hpp"
+
+namespace olla::config {
+
+// A bad config file: the message names the file, the line and the key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EndpointConfig {
+  std::string name;
+  std::string url;  // as written, e.g. http://localhost:4000
+  std::string type = "litellm";
+  int priority = 100;
+  std::string model_url = "/v1/models";
+  std::string health_check_url = "/health/liveliness";
+  Duration check_interval{5000};
+  Duration check_timeout{2000};
+
+  // Derived from url.
+  std::string scheme;     // http or https
+  std::string host;       // no brackets for IPv6
+  std::uint16_t port = 0;
+  std::string base_path;  // "" or "/prefix" without trailing slash
+};
+
+struct ServerConfig {
+  std::string host = "localhost";
+  std::uint16_t port = 40114;
+  int threads = 0;  // 0 = one per core
+  Duration header_timeout{10'000};
+  Duration idle_timeout{60'000};
+  Duration shutdown_timeout{10'000};
+  std::uint64_t max_body_size = 100ull << 20;
+  std::uint64_t max_header_size = 64ull << 10;
+};
+
+struct ProxyConfig {
+  std::string load_balancer = "least-connections";
+  Duration connection_timeout{10'000};
+  Duration response_timeout{600'000};
+  Duration read_timeout{300'000};
+  std::uint64_t max_inspect_bytes = 1ull << 20;
+  bool retry_enabled = true;
+  int retry_max_attempts = 0;  // 0 = every candidate once
+};
+
+struct DiscoveryConfig {
+  bool model_discovery_enabled = true;
+  Duration model_discovery_interval{300'000};
+  Duration model_discovery_timeout{10'000};
+  std::vector<EndpointConfig> endpoints;
+};
+
+struct ModelRegistryConfig {
+  std::string routing_strategy = "optimistic";  // or strict
+};
+
+struct LoggingConfig {
+  std::string level = "info";
+  std::string format = "json";
+};
+
+struct Config {
+  ServerConfig server;
+  ProxyConfig proxy;
+  DiscoveryConfig discovery;
+  ModelRegistryConfig model_registry;
+  LoggingConfig logging;
+  std::string source;  // file the config came from, for messages
+  std::vector<std::string> warnings;  // non-fatal findings, logged at start-up
+};
+
+// Reads and validates a config. Throws ConfigError naming file, line and key.
+Config load_file(const std::string& path);
+Config load_string(const std::string& yaml, const std::string& source_name = "<string>");
+
+// Where the config comes from when -c is not given: OLLA_CONFIG_FILE, else config/olla.yaml.
+std::string default_config_path();
+
+}  // namespace olla::config

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace olla::proxy {
+
+// Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy Proxy-* family. Case-insensitive.
+bool is_hop_by_hop(std::string_view name);
+
+// The header names listed in a Connection header value, lower-cased ("close" and "keep-alive"
+// included; they name no header and removing them is harmless).
+std::vector<std::string> connection_tokens(std::string_view connection_value);
+
+// "X-Forwarded-For" after adding the peer: "a, b" + peer.
+std::string append_forwarded_for(std::string_view existing, std::string_view peer);
+
+// Seconds with millisecond precision and an "s" suffix, as in the seed page: "2.341s".
+std::string format_response_time(std::chrono::nanoseconds elapsed);
+
+bool iequals(std::string_view a, std::string_view b);
+
+}  // namespace olla::proxy

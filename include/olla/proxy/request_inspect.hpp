@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace olla::proxy {
+
+// The top-level "model" of a JSON request body, found with a SAX pass that stops at the key (no
+// document is built). "" when absent, not a string, or the body is not JSON.
+std::string extract_model(std::string_view body);
+
+}  // namespace olla::proxy

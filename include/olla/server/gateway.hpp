@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "olla/config/config.hpp"
+
+namespace olla::pool {
+class EndpointPool;
+}
+
+namespace olla::server {
+
+// The daemon: listeners (one io_context and SO_REUSEPORT acceptor per thread), sessions, the
+// health checker. Beast-free header so tests and main compile quickly.
+class Gateway {
+ public:
+  explicit Gateway(config::Config cfg);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds and starts the worker threads; returns the bound port (server.port 0 picks one).
+  std::uint16_t start();
+
+  // Stop accepting, let in-flight requests finish up to server.shutdown_timeout, stop.
+  void shutdown();
+  // Stop now.
+  void stop();
+  // Blocks until SIGINT/SIGTERM (then shuts down gracefully) or until stop().
+  void run_until_signal();
+
+  std::uint16_t port() const;
+  pool::EndpointPool& pool();
+  const config::Config& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace olla::server

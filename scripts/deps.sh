@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what olla needs to build and test on Debian bookworm, only what is missing.
+# Usage: scripts/deps.sh [--test]   (--test adds the test tools: GoogleTest, Node.js packages)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build pkg-config ccache curl ca-certificates
+          libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libgtest-dev nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node 20 may come from outside Debian's packages (as on the CI image); accept any node >= 18.
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null &&
+   [[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ]]; then
+  missing=("${missing[@]/nodejs}")
+  missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<< "${missing[*]}"
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  (cd tests/e2e && if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --silent; else npm install --no-audit --no-fund --silent; fi)
+fi

@@ -1,0 +1,366 @@
+#include "olla/config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace olla::config {
+namespace {
+
+// Expands ${VAR} and ${VAR:-default}; an unset ${VAR} without a default is an error.
+std::string expand_env(const std::string& in, const std::string& where) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < in.size()) {
+    if (in[i] == '$' && i + 1 < in.size() && in[i + 1] == '{') {
+      const auto close = in.find('}', i + 2);
+      if (close == std::string::npos) throw ConfigError(where + ": unterminated ${ in value");
+      const std::string expr = in.substr(i + 2, close - i - 2);
+      const auto dflt = expr.find(":-");
+      const std::string var = expr.substr(0, dflt);
+      const char* value = std::getenv(var.c_str());
+      if (value && *value) {
+        out += value;
+      } else if (dflt != std::string::npos) {
+        out += expr.substr(dflt + 2);
+      } else {
+        throw ConfigError(where + ": environment variable " + var + " is not set");
+      }
+      i = close + 1;
+    } else {
+      out += in[i++];
+    }
+  }
+  return out;
+}
+
+// One mapping of the YAML tree, with its dotted path, so every message names file, line and key.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path, const std::string& file)
+      : node_(std::move(node)), path_(std::move(path)), file_(file) {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) fail(node_, path_, "must be a mapping");
+  }
+
+  void allow_only(std::initializer_list<const char*> keys) const {
+    if (!node_ || !node_.IsMap()) return;
+    const std::set<std::string> allowed(keys.begin(), keys.end());
+    for (const auto& kv : node_) {
+      const auto key = kv.first.as<std::string>();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
+        fail(kv.first, key_path(key), "unknown key (known keys here: " + list + ")");
+      }
+    }
+  }
+
+  bool has(const char* key) const { return node_ && node_.IsMap() && node_[key]; }
+
+  Section section(const char* key) const { return Section(get(key), key_path(key), file_); }
+
+  YAML::Node get(const char* key) const {
+    if (!node_ || !node_.IsMap()) return YAML::Node();
+    return node_[key];
+  }
+
+  void str(const char* key, std::string& out) const {
+    auto n = get(key);
+    if (!n) return;
+    if (!n.IsScalar()) fail(n, key_path(key), "must be a string");
+    out = expand_env(n.as<std::string>(), where(n, key_path(key)));
+  }
+
+  template <typename Int>
+  void integer(const char* key, Int& out, long long lo, long long hi) const {
+    std::string text;
+    str(key, text);
+    if (text.empty()) return;
+    long long v = 0;
+    std::size_t used = 0;
+    try {
+      v = std::stoll(text, &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != text.size() || v < lo || v > hi) {
+      fail(get(key), key_path(key),
+           "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+               ", got '" + text + "'");
+    }
+    out = static_cast<Int>(v);
+  }
+
+  void duration(const char* key, Duration& out, Duration min = Duration(1)) const {
+    std::string text;
+    str(key, text);
+    if (text.empty()) return;
+    auto d = parse_duration(text);
+    if (!d || *d < min) {
+      fail(get(key), key_path(key),
+           "must be a duration of at least " + format_duration(min) + " like 500ms, 5s, 2m; got '" +
+               text + "'");
+    }
+    out = *d;
+  }
+
+  void size(const char* key, std::uint64_t& out) const {
+    std::string text;
+    str(key, text);
+    if (text.empty()) return;
+    auto s = parse_size(text);
+    if (!s || *s == 0) fail(get(key), key_path(key), "must be a size like 1048576, 512KB, 100MB");
+    out = *s;
+  }
+
+  void boolean(const char* key, bool& out) const {
+    std::string text;
+    str(key, text);
+    if (text.empty()) return;
+    if (text == "true" || text == "yes" || text == "on") out = true;
+    else if (text == "false" || text == "no" || text == "off") out = false;
+    else fail(get(key), key_path(key), "must be true or false, got '" + text + "'");
+  }
+
+  void one_of(const char* key, std::string& out, std::initializer_list<const char*> options) const {
+    str(key, out);
+    if (std::none_of(options.begin(), options.end(), [&](const char* o) { return out == o; })) {
+      std::string list;
+      for (auto* o : options) list += (list.empty() ? "" : ", ") + std::string(o);
+      fail(get(key), key_path(key), "must be one of " + list + ", got '" + out + "'");
+    }
+  }
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
+    throw ConfigError(where(n, key) + ": " + msg);
+  }
+
+  std::string where(const YAML::Node& n, const std::string& key) const {
+    std::ostringstream os;
+    os << file_;
+    if (n && n.Mark().line >= 0) os << ":" << n.Mark().line + 1;
+    os << ": " << key;
+    return os.str();
+  }
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  const YAML::Node& node() const { return node_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  const std::string& file_;
+};
+
+// Splits scheme://host[:port][/base] and refuses credentials in the URL.
+void parse_url(EndpointConfig& ep, const Section& s, const YAML::Node& n, const std::string& key) {
+  const auto& url = ep.url;
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) s.fail(n, key, "must be an http:// or https:// URL, got '" + url + "'");
+  ep.scheme = url.substr(0, scheme_end);
+  std::transform(ep.scheme.begin(), ep.scheme.end(), ep.scheme.begin(), ::tolower);
+  if (ep.scheme != "http" && ep.scheme != "https") s.fail(n, key, "scheme must be http or https");
+  const auto rest = url.substr(scheme_end + 3);
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  ep.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!ep.base_path.empty() && ep.base_path.back() == '/') ep.base_path.pop_back();
+  if (authority.find('@') != std::string::npos) {
+    s.fail(n, key, "credentials in the URL are refused; use the endpoint's auth settings");
+  }
+  std::string port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) s.fail(n, key, "bad IPv6 address");
+    ep.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
+  } else {
+    const auto colon = authority.rfind(':');
+    ep.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+  }
+  if (ep.host.empty()) s.fail(n, key, "URL has no host");
+  if (port_text.empty()) {
+    ep.port = ep.scheme == "https" ? 443 : 80;
+  } else {
+    char* end = nullptr;
+    const long p = std::strtol(port_text.c_str(), &end, 10);
+    if (*end != '\0' || p < 1 || p > 65535) s.fail(n, key, "bad port '" + port_text + "'");
+    ep.port = static_cast<std::uint16_t>(p);
+  }
+}
+
+std::string ensure_leading_slash(std::string p) {
+  if (p.empty() || p.front() != '/') p.insert(p.begin(), '/');
+  return p;
+}
+
+void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
+  s.allow_only({"url", "name", "type", "priority", "model_url", "health_check_url", "check_interval",
+                "check_timeout"});
+  s.str("url", ep.url);
+  if (ep.url.empty()) s.fail(s.node(), s.key_path("url"), "is required");
+  parse_url(ep, s, s.get("url"), s.key_path("url"));
+  s.str("name", ep.name);
+  if (ep.name.empty()) ep.name = ep.host + ":" + std::to_string(ep.port);
+  s.one_of("type", ep.type, {"litellm"});
+  s.integer("priority", ep.priority, 0, 1'000'000);
+  s.str("model_url", ep.model_url);
+  s.str("health_check_url", ep.health_check_url);
+  ep.model_url = ensure_leading_slash(ep.model_url);
+  ep.health_check_url = ensure_leading_slash(ep.health_check_url);
+  s.duration("check_interval", ep.check_interval, Duration(100));
+  s.duration("check_timeout", ep.check_timeout, Duration(10));
+  if (ep.health_check_url == "/health" || ep.health_check_url == "/v1/health") {
+    cfg.warnings.push_back(s.where(s.get("health_check_url"), s.key_path("health_check_url")) +
+                           ": LiteLLM's /health makes a paid model call per deployment on every "
+                           "probe; use /health/liveliness");
+  }
+}
+
+void apply_env_overrides(Config& cfg) {
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  // Overrides go through the same validation as the file, as one-key YAML documents.
+  struct Override {
+    const char* var;
+    const char* section;
+    const char* key;
+  };
+  static const Override overrides[] = {
+      {"OLLA_SERVER_HOST", "server", "host"},
+      {"OLLA_SERVER_PORT", "server", "port"},
+      {"OLLA_SERVER_THREADS", "server", "threads"},
+      {"OLLA_LOGGING_LEVEL", "logging", "level"},
+      {"OLLA_LOGGING_FORMAT", "logging", "format"},
+      {"OLLA_PROXY_LOAD_BALANCER", "proxy", "load_balancer"},
+  };
+  for (const auto& o : overrides) {
+    if (const char* v = env(o.var)) {
+      YAML::Node doc;
+      doc[o.section][o.key] = std::string(v);
+      const std::string src = std::string("environment ") + o.var;
+      const Section sec(doc[o.section], o.section, src);
+      const std::string key = o.key;
+      if (key == "host") sec.str("host", cfg.server.host);
+      if (key == "port") sec.integer("port", cfg.server.port, 0, 65535);
+      if (key == "threads") sec.integer("threads", cfg.server.threads, 0, 256);
+      if (key == "level") sec.one_of("level", cfg.logging.level, {"trace", "debug", "info", "warn", "error", "off"});
+      if (key == "format") sec.one_of("format", cfg.logging.format, {"json", "text"});
+      if (key == "load_balancer") {
+        sec.one_of("load_balancer", cfg.proxy.load_balancer, {"priority", "round-robin", "least-connections"});
+      }
+    }
+  }
+}
+
+Config parse(const YAML::Node& root, const std::string& file) {
+  Config cfg;
+  cfg.source = file;
+  const Section top(root, "", file);
+  top.allow_only({"server", "proxy", "discovery", "model_registry", "logging"});
+
+  const auto server = top.section("server");
+  server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout", "shutdown_timeout",
+                     "request_limits"});
+  server.str("host", cfg.server.host);
+  server.integer("port", cfg.server.port, 0, 65535);
+  server.integer("threads", cfg.server.threads, 0, 256);
+  server.duration("header_timeout", cfg.server.header_timeout);
+  server.duration("idle_timeout", cfg.server.idle_timeout);
+  server.duration("shutdown_timeout", cfg.server.shutdown_timeout, Duration(0));
+  const auto limits = server.section("request_limits");
+  limits.allow_only({"max_body_size", "max_header_size"});
+  limits.size("max_body_size", cfg.server.max_body_size);
+  limits.size("max_header_size", cfg.server.max_header_size);
+
+  const auto proxy = top.section("proxy");
+  proxy.allow_only({"load_balancer", "connection_timeout", "response_timeout", "read_timeout",
+                    "max_inspect_bytes", "retry"});
+  proxy.one_of("load_balancer", cfg.proxy.load_balancer, {"priority", "round-robin", "least-connections"});
+  proxy.duration("connection_timeout", cfg.proxy.connection_timeout);
+  proxy.duration("response_timeout", cfg.proxy.response_timeout);
+  proxy.duration("read_timeout", cfg.proxy.read_timeout);
+  proxy.size("max_inspect_bytes", cfg.proxy.max_inspect_bytes);
+  const auto retry = proxy.section("retry");
+  retry.allow_only({"enabled", "max_attempts"});
+  retry.boolean("enabled", cfg.proxy.retry_enabled);
+  retry.integer("max_attempts", cfg.proxy.retry_max_attempts, 0, 100);
+
+  const auto discovery = top.section("discovery");
+  discovery.allow_only({"type", "static", "model_discovery"});
+  std::string type = "static";
+  discovery.one_of("type", type, {"static"});
+  const auto md = discovery.section("model_discovery");
+  md.allow_only({"enabled", "interval", "timeout"});
+  md.boolean("enabled", cfg.discovery.model_discovery_enabled);
+  md.duration("interval", cfg.discovery.model_discovery_interval, Duration(1000));
+  md.duration("timeout", cfg.discovery.model_discovery_timeout);
+  const auto stat = discovery.section("static");
+  stat.allow_only({"endpoints"});
+  const auto eps = stat.get("endpoints");
+  if (eps && !eps.IsNull()) {
+    if (!eps.IsSequence()) stat.fail(eps, "discovery.static.endpoints", "must be a list");
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+      EndpointConfig ep;
+      parse_endpoint(Section(eps[i], "discovery.static.endpoints[" + std::to_string(i) + "]", file), ep, cfg);
+      for (const auto& other : cfg.discovery.endpoints) {
+        if (other.name == ep.name) {
+          stat.fail(eps[i], "discovery.static.endpoints[" + std::to_string(i) + "].name",
+                    "duplicate endpoint name '" + ep.name + "'");
+        }
+      }
+      cfg.discovery.endpoints.push_back(std::move(ep));
+    }
+  }
+
+  const auto registry = top.section("model_registry");
+  registry.allow_only({"routing_strategy"});
+  const auto strategy = registry.section("routing_strategy");
+  strategy.allow_only({"type"});
+  strategy.one_of("type", cfg.model_registry.routing_strategy, {"optimistic", "strict"});
+
+  const auto logging = top.section("logging");
+  logging.allow_only({"level", "format"});
+  logging.one_of("level", cfg.logging.level, {"trace", "debug", "info", "warn", "error", "off"});
+  logging.one_of("format", cfg.logging.format, {"json", "text"});
+
+  apply_env_overrides(cfg);
+  return cfg;
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+}
+
+}  // namespace
+
+Config load_string(const std::string& yaml, const std::string& source_name) {
+  return parse(load_yaml(yaml, source_name), source_name);
+}
+
+Config load_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_string(ss.str(), path);
+}
+
+std::string default_config_path() {
+  if (const char* env = std::getenv("OLLA_CONFIG_FILE"); env && *env) return env;
+  return "config/olla.yaml";
+}
+
+}  // namespace olla::config

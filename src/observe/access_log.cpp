@@ -1,0 +1,76 @@
+#include "olla/observe/access_log.hpp"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+namespace olla::observe {
+namespace {
+
+bool g_json = true;
+constexpr char kRawMarker = '\x01';  // the payload is already rendered JSON members
+
+// %* renders the message as JSON members: "msg":"<escaped>" for ordinary lines, or the
+// pre-rendered members of an access line.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (!payload.empty() && payload.front() == kRawMarker) {
+      payload.remove_prefix(1);
+      dest.append(payload.data(), payload.data() + payload.size());
+      return;
+    }
+    const std::string escaped = nlohmann::json(std::string(payload)).dump();
+    static constexpr std::string_view kKey = "\"msg\":";
+    dest.append(kKey.data(), kKey.data() + kKey.size());
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+}  // namespace
+
+void setup_logging(std::string_view level, std::string_view format) {
+  g_json = format == "json";
+  if (!spdlog::thread_pool()) spdlog::init_thread_pool(8192, 1);
+  auto logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("olla");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(std::string(level)));
+  if (g_json) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l",%*})");
+    spdlog::set_formatter(std::move(formatter));
+  } else {
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  }
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void log_access(const AccessRecord& r) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  if (g_json) {
+    nlohmann::json j = {{"msg", "access"},       {"method", r.method},     {"path", r.path},
+                        {"status", r.status},      {"endpoint", r.endpoint}, {"model", r.model},
+                        {"bytes_in", r.bytes_in},  {"bytes_out", r.bytes_out},
+                        {"duration_ms", r.duration_ms}, {"ttfb_ms", r.ttfb_ms},
+                        {"retries", r.retries},    {"request_id", r.request_id},
+                        {"client", r.client}};
+    std::string members = j.dump();
+    members.front() = kRawMarker;  // drop the braces: the pattern supplies them
+    members.pop_back();
+    spdlog::info("{}", members);
+  } else {
+    spdlog::info("{} {} {} endpoint={} model={} in={} out={} dur={:.1f}ms ttfb={:.1f}ms retries={} id={} client={}",
+                 r.method, r.path, r.status, r.endpoint, r.model, r.bytes_in, r.bytes_out,
+                 r.duration_ms, r.ttfb_ms, r.retries, r.request_id, r.client);
+  }
+}
+
+}  // namespace olla::observe

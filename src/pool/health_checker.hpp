@@ -1,0 +1,30 @@
+#pragma once
+
+#include "../server/net.hpp"
+#include "olla/config/config.hpp"
+#include "olla/pool/endpoint_pool.hpp"
+
+namespace olla::pool {
+
+// Probes every endpoint on its own schedule and keeps its model list fresh. Runs as coroutines on
+// one io_context; results are published through the pool's atomics and registry snapshot.
+class HealthChecker {
+ public:
+  HealthChecker(const config::Config& cfg, EndpointPool& pool) : cfg_(cfg), pool_(pool) {}
+
+  // Spawns the probe and discovery loops; they end when the io_context stops.
+  void start(net::asio::io_context& ioc);
+
+  // One probe now (also used after a request-path connection failure).
+  net::task<void> probe(std::size_t endpoint);
+  net::task<void> discover_models(std::size_t endpoint);
+
+ private:
+  net::task<void> probe_loop(std::size_t endpoint);
+  net::task<void> discovery_loop(std::size_t endpoint);
+
+  const config::Config& cfg_;
+  EndpointPool& pool_;
+};
+
+}  // namespace olla::pool

@@ -1,0 +1,63 @@
+#include "olla/proxy/header_rules.hpp"
+
+#include <array>
+#include <cctype>
+#include <cstdio>
+
+namespace olla::proxy {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::array<std::string_view, 8> kHop = {
+      "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+      "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kHop) {
+    if (iequals(name, h)) return true;
+  }
+  return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
+}
+
+std::vector<std::string> connection_tokens(std::string_view value) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < value.size()) {
+    while (i < value.size() && (value[i] == ',' || value[i] == ' ' || value[i] == '\t')) ++i;
+    std::size_t start = i;
+    while (i < value.size() && value[i] != ',') ++i;
+    std::size_t end = i;
+    while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t')) --end;
+    if (end > start) {
+      std::string token(value.substr(start, end - start));
+      for (auto& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.push_back(std::move(token));
+    }
+  }
+  return out;
+}
+
+std::string append_forwarded_for(std::string_view existing, std::string_view peer) {
+  if (existing.empty()) return std::string(peer);
+  std::string out(existing);
+  out += ", ";
+  out += peer;
+  return out;
+}
+
+std::string format_response_time(std::chrono::nanoseconds elapsed) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms / 1000),
+                static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+}  // namespace olla::proxy

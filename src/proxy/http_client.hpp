@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+
+#include "../server/net.hpp"
+#include "olla/config/config.hpp"
+
+namespace olla::proxy {
+
+struct ClientResponse {
+  net::error_code ec;  // transport failure or timeout; status is 0 then
+  int status = 0;
+  std::string body;
+  std::string retry_after;
+};
+
+// One GET on a fresh connection with an overall deadline: health probes and model discovery.
+net::task<ClientResponse> http_get(const config::EndpointConfig& ep, std::string target,
+                                   config::Duration timeout, std::size_t body_limit = 16u << 20);
+
+}  // namespace olla::proxy

@@ -1,0 +1,165 @@
+#include "olla/server/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <thread>
+
+#include "../pool/health_checker.hpp"
+#include "session.hpp"
+
+namespace olla::server {
+
+using namespace net;
+
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+task<void> accept_loop(acceptor_t& acceptor, Worker& worker, Shared& shared) {
+  timer_t backoff(acceptor.get_executor());
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // Out of descriptors or similar: pause instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(use_tuple);
+      continue;
+    }
+    asio::co_spawn(worker.ioc, run_session(std::move(socket), worker, shared), asio::detached);
+  }
+}
+
+tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
+  asio::io_context tmp;
+  asio::ip::tcp::resolver resolver(tmp);
+  error_code ec;
+  auto results = resolver.resolve(s.host, std::to_string(s.port), ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error("server.host: cannot resolve '" + s.host + "': " + ec.message());
+  }
+  for (const auto& r : results) {
+    if (r.endpoint().address().is_v4()) return r.endpoint();
+  }
+  return results.begin()->endpoint();
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  explicit Impl(config::Config c) : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool} {}
+
+  config::Config cfg;
+  pool::EndpointPool pool;
+  pool::HealthChecker health;
+  Shared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<acceptor_t>> acceptors;
+  std::vector<std::thread> threads;
+  std::uint16_t port = 0;
+  bool running = false;
+};
+
+Gateway::Gateway(config::Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+
+Gateway::~Gateway() { stop(); }
+
+std::uint16_t Gateway::start() {
+  auto& im = *impl_;
+  int threads = im.cfg.server.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto endpoint = listen_endpoint(im.cfg.server);
+  for (int t = 0; t < threads; ++t) {
+    auto worker = std::make_unique<Worker>(im.pool.size());
+    auto acceptor = std::make_unique<acceptor_t>(worker->ioc);
+    acceptor->open(endpoint.protocol());
+    acceptor->set_option(asio::socket_base::reuse_address(true));
+    acceptor->set_option(reuse_port(true));
+    error_code ec;
+    acceptor->bind(endpoint, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + endpoint.address().to_string() + ":" +
+                               std::to_string(endpoint.port()) + ": " + ec.message());
+    }
+    acceptor->listen(asio::socket_base::max_listen_connections);
+    endpoint.port(acceptor->local_endpoint().port());  // later acceptors share the chosen port
+    im.workers.push_back(std::move(worker));
+    im.acceptors.push_back(std::move(acceptor));
+  }
+  im.port = endpoint.port();
+  for (int t = 0; t < threads; ++t) {
+    asio::co_spawn(im.workers[t]->ioc, accept_loop(*im.acceptors[t], *im.workers[t], im.shared),
+                   asio::detached);
+  }
+  im.health.start(im.workers[0]->ioc);
+  im.running = true;
+  for (int t = 0; t < threads; ++t) {
+    im.threads.emplace_back([w = im.workers[t].get()] {
+      auto guard = asio::make_work_guard(w->ioc);
+      w->ioc.run();
+    });
+  }
+  spdlog::info("olla listening on {}:{} with {} thread(s), {} endpoint(s)",
+               endpoint.address().to_string(), im.port, threads, im.pool.size());
+  return im.port;
+}
+
+void Gateway::shutdown() {
+  auto& im = *impl_;
+  if (!im.running) return;
+  for (std::size_t t = 0; t < im.acceptors.size(); ++t) {
+    asio::post(im.workers[t]->ioc, [a = im.acceptors[t].get()] {
+      error_code ignored;
+      a->close(ignored);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + im.cfg.server.shutdown_timeout;
+  while (im.shared.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (im.shared.in_flight.load() > 0) {
+    spdlog::warn("shutdown timeout: {} request(s) still in flight are cut", im.shared.in_flight.load());
+  }
+  stop();
+}
+
+void Gateway::stop() {
+  auto& im = *impl_;
+  if (!im.running) return;
+  im.running = false;
+  for (auto& w : im.workers) w->ioc.stop();
+  for (auto& t : im.threads) t.join();
+  im.threads.clear();
+  im.acceptors.clear();
+  for (auto& w : im.workers) w->upstreams.clear();
+  im.workers.clear();
+}
+
+void Gateway::run_until_signal() {
+  asio::io_context ioc;
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.add(SIGHUP);
+  std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      spdlog::warn("SIGHUP: endpoint reload is not supported yet; keeping the current endpoints");
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("signal {}: stopping (in-flight requests get up to {})", sig,
+                 config::format_duration(impl_->cfg.server.shutdown_timeout));
+    ioc.stop();
+  };
+  signals.async_wait(on_signal);
+  ioc.run();
+  shutdown();
+  spdlog::info("olla stopped");
+}
+
+std::uint16_t Gateway::port() const { return impl_->port; }
+pool::EndpointPool& Gateway::pool() { return impl_->pool; }
+const config::Config& Gateway::config() const { return impl_->cfg; }
+
+}  // namespace olla::server

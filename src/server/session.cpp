@@ -1,0 +1,741 @@
+#include "session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "olla/observe/access_log.hpp"
+#include "olla/observe/error.hpp"
+#include "olla/observe/request_id.hpp"
+#include "olla/pool/provider.hpp"
+#include "olla/proxy/header_rules.hpp"
+#include "olla/proxy/request_inspect.hpp"
+#include "olla/router/route.hpp"
+
+namespace olla::server {
+
+using namespace net;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kPiece = 16 * 1024;             // relay buffer per connection
+constexpr std::size_t kMaxErrorBody = 1u << 20;        // upstream error bodies read whole to enrich
+constexpr std::string_view kSse = "text/event-stream";
+
+using request_parser_t = http::request_parser<http::buffer_body>;
+using response_parser_t = http::response_parser<http::buffer_body>;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+bool is_http_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+// Reads the next piece of a body into dst. A piece may be empty while the body is not done (a
+// chunk header alone); callers skip those rather than hand an empty piece to a serializer.
+template <bool isRequest>
+task<std::pair<error_code, std::size_t>> read_piece(stream_t& s, beast::flat_buffer& buf,
+                                                    http::parser<isRequest, http::buffer_body>& p,
+                                                    char* dst, std::size_t cap,
+                                                    config::Duration timeout) {
+  p.get().body().data = dst;
+  p.get().body().size = cap;
+  s.expires_after(timeout);
+  auto [ec, n] = co_await http::async_read_some(s, buf, p, use_tuple);
+  if (ec == http::error::need_buffer) ec = {};
+  co_return std::pair{ec, cap - p.get().body().size};
+}
+
+// Watches the client socket while a response is produced, so a hang-up closes the upstream at
+// once (LiteLLM stops generating) instead of at the next write.
+struct HangupWatch {
+  stream_t* upstream = nullptr;
+  bool pending = false;
+  bool hung_up = false;
+};
+
+void watch_client(socket_t& client, const std::shared_ptr<HangupWatch>& w) {
+  if (w->pending) return;
+  w->pending = true;
+  client.async_wait(tcp::socket::wait_read, [w, &client](error_code ec) {
+    w->pending = false;
+    if (ec || !w->upstream) return;
+    if (proxy::peer_closed(client)) {
+      w->hung_up = true;
+      w->upstream->close();
+    }
+    // else: the client pipelined its next request; nothing to watch for until it is read.
+  });
+}
+
+void stop_watch(socket_t& client, HangupWatch& w) {
+  w.upstream = nullptr;
+  if (w.pending) {
+    error_code ignored;
+    client.cancel(ignored);
+  }
+}
+
+class Exchange {
+ public:
+  Exchange(stream_t& client, beast::flat_buffer& client_buf, request_parser_t& parser,
+           std::vector<char>& piece, Worker& worker, Shared& shared, const std::string& peer)
+      : client_(client),
+        cbuf_(client_buf),
+        parser_(parser),
+        piece_(piece),
+        worker_(worker),
+        sh_(shared),
+        cfg_(shared.cfg),
+        peer_(peer),
+        start_(Clock::now()) {
+    const auto& req = parser_.get();
+    if (auto it = req.find("X-Request-ID");
+        it != req.end() && observe::is_valid_request_id(it->value())) {
+      rid_ = std::string(it->value());
+    } else {
+      rid_ = observe::new_request_id();
+    }
+    client_keep_alive_ = req.keep_alive();
+  }
+
+  // Serves the request; returns whether the client connection stays open.
+  task<bool> run() {
+    const auto& req = parser_.get();
+    route_ = router::route(req.method_string(), req.target());
+    bool keep = false;
+    switch (route_.kind) {
+      case router::RouteKind::proxy:
+        keep = co_await proxy();
+        break;
+      case router::RouteKind::bad_path:
+        keep = co_await answer_error(http::status::bad_request, "invalid_request_error",
+                                     "invalid request path");
+        break;
+      case router::RouteKind::models:
+        keep = co_await answer(http::status::ok, models_json());
+        break;
+      case router::RouteKind::provider_health: {
+        auto [status, body] = provider_health_json();
+        keep = co_await answer(status, std::move(body));
+        break;
+      }
+      case router::RouteKind::internal_health:
+        keep = co_await answer(http::status::ok, R"({"status":"ok"})");
+        break;
+      case router::RouteKind::version:
+        keep = co_await answer(http::status::ok, version_json());
+        break;
+      case router::RouteKind::not_found:
+        keep = co_await answer_error(http::status::not_found, "not_found_error",
+                                     "no route for " + std::string(req.target()));
+        break;
+    }
+    log();
+    co_return keep;
+  }
+
+ private:
+  // ---- the gateway's own answers ----
+
+  task<bool> answer(http::status status, std::string body,
+                    std::string_view content_type = "application/json") {
+    // A body the client sent to a gateway route is read and dropped, bounded.
+    if (client_keep_alive_ && !parser_.is_done() && !co_await drain_request()) {
+      client_keep_alive_ = false;
+    }
+    status_ = static_cast<int>(status);
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::server, "olla");
+    res.set(http::field::content_type, content_type);
+    res.set("X-Olla-Request-ID", rid_);
+    res.keep_alive(client_keep_alive_);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    client_.expires_after(cfg_.proxy.read_timeout);
+    auto [ec, n] = co_await http::async_write(client_, res, use_tuple);
+    bytes_out_ += n;
+    co_return !ec && client_keep_alive_;
+  }
+
+  task<bool> answer_error(http::status status, std::string_view type, std::string_view message) {
+    co_return co_await answer(status, observe::error_body(static_cast<int>(status), type, message));
+  }
+
+  task<bool> drain_request() {
+    std::uint64_t drained = 0;
+    while (!parser_.is_done()) {
+      auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, piece_.data(), piece_.size(),
+                                         cfg_.server.header_timeout);
+      if (ec) co_return false;
+      drained += n;
+      if (drained > cfg_.proxy.max_inspect_bytes) co_return false;
+    }
+    co_return true;
+  }
+
+  std::string models_json() const {
+    const auto models = sh_.pool.models().union_models(sh_.pool.routable_mask());
+    nlohmann::ordered_json data = nlohmann::ordered_json::array();
+    for (const auto& m : models) {
+      data.push_back({{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.provider}});
+    }
+    return nlohmann::ordered_json{{"object", "list"}, {"data", std::move(data)}}.dump();
+  }
+
+  std::pair<http::status, std::string> provider_health_json() const {
+    const auto mask = sh_.pool.routable_mask();
+    const auto healthy = static_cast<std::size_t>(std::count(mask.begin(), mask.end(), true));
+    const auto total = mask.size();
+    const auto models = sh_.pool.models().union_models(mask);
+    std::set<std::string> providers;
+    for (const auto& m : models) {
+      if (!m.provider.empty()) providers.insert(m.provider);
+    }
+    const char* status = healthy == 0 ? "unhealthy" : healthy < total ? "degraded" : "healthy";
+    nlohmann::ordered_json j = {{"status", status},
+                        {"models", models.size()},
+                        {"providers", providers},
+                        {"endpoints", {{"healthy", healthy}, {"total", total}}}};
+    return {healthy == 0 ? http::status::service_unavailable : http::status::ok, j.dump()};
+  }
+
+  static std::string version_json() {
+    return nlohmann::ordered_json{{"name", "olla"},
+                          {"version", OLLA_VERSION},
+                          {"build", {{"compiler", __VERSION__}, {"boost", BOOST_LIB_VERSION}}}}
+        .dump();
+  }
+
+  // ---- the proxy path ----
+
+  enum class Outcome { done, retry, client_gone };
+
+  task<bool> proxy() {
+    auto& req = parser_.get();
+    sh_.in_flight.fetch_add(1, std::memory_order_relaxed);
+    struct Leave {
+      std::atomic<int>& n;
+      ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } leave{sh_.in_flight};
+
+    // curl and others wait for "100 Continue" before a large body; Expect is not forwarded.
+    if (auto it = req.find(http::field::expect); it != req.end()) {
+      if (proxy::iequals(it->value(), "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        client_.expires_after(cfg_.server.header_timeout);
+        auto [ec, n] = co_await http::async_write(client_, cont, use_tuple);
+        if (ec) co_return false;
+      }
+    }
+
+    // Buffer the body up to max_inspect_bytes: enough to read "model" and replay on retry.
+    const auto limit = cfg_.proxy.max_inspect_bytes;
+    if (auto cl = parser_.content_length(); cl && *cl <= limit) body_.reserve(*cl);
+    while (!parser_.is_done() && body_.size() < limit) {
+      const auto old = body_.size();
+      const auto want = std::min<std::size_t>(kPiece, limit - old);
+      body_.resize(old + want);
+      auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, body_.data() + old, want,
+                                         cfg_.server.header_timeout);
+      body_.resize(old + n);
+      bytes_in_ += n;
+      if (ec == http::error::body_limit) {
+        client_keep_alive_ = false;
+        co_return co_await answer_error(http::status::payload_too_large, "request_too_large",
+                                        "request body exceeds server.request_limits.max_body_size");
+      }
+      if (ec) {
+        if (is_http_parse_error(ec)) {
+          client_keep_alive_ = false;
+          co_await answer_error(http::status::bad_request, "invalid_request_error",
+                                "malformed request body: " + ec.message());
+        }
+        co_return false;
+      }
+    }
+    body_complete_ = parser_.is_done();
+    if (body_complete_) model_ = proxy::extract_model(body_);
+
+    if (body_complete_) {
+      watch_ = std::make_shared<HangupWatch>();
+    }
+
+    std::vector<std::size_t> tried;
+    const std::size_t max_attempts =
+        !cfg_.proxy.retry_enabled       ? 1
+        : cfg_.proxy.retry_max_attempts ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
+                                        : sh_.pool.size();
+    for (;;) {
+      auto sel = sh_.pool.select(model_, tried);
+      if (!sel.ok()) {
+        if (tried.empty()) {
+          co_return co_await answer_error(static_cast<http::status>(sel.status), sel.error_type,
+                                          sel.message);
+        }
+        break;
+      }
+      tried.push_back(static_cast<std::size_t>(sel.index));
+      endpoint_ = &sh_.pool.at(tried.back());
+      endpoint_index_ = tried.back();
+      endpoint_->in_flight.fetch_add(1, std::memory_order_relaxed);
+      endpoint_->requests.fetch_add(1, std::memory_order_relaxed);
+      const Outcome outcome = co_await attempt();
+      endpoint_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      if (watch_) stop_watch(client_.socket(), *watch_);
+      if (outcome == Outcome::client_gone) {
+        status_ = 499;
+        co_return false;
+      }
+      if (outcome == Outcome::done) co_return keep_after_response_;
+      endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
+      if (!can_replay() || tried.size() >= max_attempts) break;
+      ++retries_;
+    }
+    if (timed_out_) {
+      co_return co_await answer_error(http::status::gateway_timeout, "upstream_timeout",
+                                      last_error_);
+    }
+    co_return co_await answer_error(http::status::bad_gateway, "upstream_error", last_error_);
+  }
+
+  bool can_replay() const { return body_complete_ && !response_started_; }
+
+  // One endpoint: a pooled connection (a stale one is replaced by a fresh one, once), the request,
+  // the response headers, then the relay.
+  task<Outcome> attempt() {
+    auto& ep = *endpoint_;
+    for (int conn_try = 0; conn_try < 2; ++conn_try) {
+      std::optional<stream_t> pooled = conn_try == 0 ? worker_.upstreams.take(endpoint_index_)
+                                                     : std::nullopt;
+      const bool reused = pooled.has_value();
+      stream_t upstream = reused ? std::move(*pooled) : stream_t(client_.get_executor());
+      if (!reused) {
+        if (auto ec = co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout)) {
+          last_error_ = "cannot connect to endpoint " + ep.cfg.name + ": " + ec.message();
+          // Passive health: a refused connection takes the endpoint out until the next probe.
+          ep.status.store(pool::EndpointStatus::offline);
+          spdlog::warn("endpoint {} marked offline: {}", ep.cfg.name, ec.message());
+          co_return Outcome::retry;
+        }
+      }
+      if (watch_) {
+        watch_->upstream = &upstream;
+        watch_client(client_.socket(), watch_);
+      }
+      const auto sent = co_await send_request(upstream);
+      if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
+      if (sent) {
+        if (reused && can_replay() && conn_try == 0) continue;  // stale pooled connection
+        last_error_ = "endpoint " + ep.cfg.name + " failed while sending the request: " + sent.message();
+        co_return Outcome::retry;
+      }
+      beast::flat_buffer ubuf;
+      response_parser_t rp;
+      rp.body_limit(boost::none);
+      rp.header_limit(64 * 1024);
+      if (parser_.get().method() == http::verb::head) rp.skip(true);
+      upstream.expires_after(cfg_.proxy.response_timeout);
+      auto [hec, hn] = co_await http::async_read_header(upstream, ubuf, rp, use_tuple);
+      if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
+      if (hec) {
+        if (reused && conn_try == 0 && can_replay() && hec != beast::error::timeout) continue;
+        if (hec == beast::error::timeout) {
+          timed_out_ = true;
+          last_error_ = "endpoint " + ep.cfg.name + " sent no response headers within " +
+                        config::format_duration(cfg_.proxy.response_timeout);
+        } else {
+          last_error_ = "endpoint " + ep.cfg.name + " failed before responding: " + hec.message();
+        }
+        co_return Outcome::retry;
+      }
+      headers_at_ = Clock::now();
+      co_return co_await respond(upstream, ubuf, rp);
+    }
+    co_return Outcome::retry;
+  }
+
+  // Writes the upstream request: rewritten header, buffered body, then the rest of the body.
+  task<error_code> send_request(stream_t& upstream) {
+    const auto& in = parser_.get();
+    const auto& ep = endpoint_->cfg;
+    http::request<http::buffer_body> out;
+    out.version(11);
+    out.target(ep.base_path + route_.upstream_target);
+    if (in.method() == http::verb::unknown) {
+      out.method_string(in.method_string());
+    } else {
+      out.method(in.method());
+    }
+    const auto tokens = proxy::connection_tokens(in[http::field::connection]);
+    std::string forwarded_for;
+    for (const auto& f : in) {
+      const auto name = f.name_string();
+      if (proxy::is_hop_by_hop(name) || f.name() == http::field::host ||
+          f.name() == http::field::expect || proxy::iequals(name, "X-Request-ID") ||
+          proxy::iequals(name, "X-Forwarded-Proto") || proxy::iequals(name, "X-Forwarded-Host")) {
+        continue;
+      }
+      if (proxy::iequals(name, "X-Forwarded-For")) {
+        forwarded_for = proxy::append_forwarded_for(forwarded_for, f.value());
+        continue;
+      }
+      if (std::any_of(tokens.begin(), tokens.end(),
+                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
+        continue;
+      }
+      out.insert(f.name(), name, f.value());
+    }
+    out.set(http::field::host, ep.port == 80 || ep.port == 443
+                                   ? ep.host
+                                   : ep.host + ":" + std::to_string(ep.port));
+    out.set("X-Request-ID", rid_);
+    out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, peer_));
+    out.set("X-Forwarded-Proto", "http");
+    if (auto host = in[http::field::host]; !host.empty()) out.set("X-Forwarded-Host", host);
+
+    http::request_serializer<http::buffer_body> sr(out);
+    auto& body = out.body();
+    body.data = body_.empty() ? nullptr : body_.data();
+    body.size = body_.size();
+    body.more = !parser_.is_done();
+    upstream.expires_after(cfg_.proxy.connection_timeout);
+    auto [ec, n] = co_await http::async_write(upstream, sr, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ec;
+    // The rest of a body larger than max_inspect_bytes, piece by piece; it cannot be replayed.
+    while (!sr.is_done()) {
+      if (!parser_.is_done()) {
+        auto [rec, rn] = co_await read_piece(client_, cbuf_, parser_, piece_.data(), piece_.size(),
+                                             cfg_.proxy.read_timeout);
+        if (rec) {
+          client_keep_alive_ = false;
+          co_return rec;
+        }
+        bytes_in_ += rn;
+        if (rn == 0 && !parser_.is_done()) continue;
+        body.data = rn ? piece_.data() : nullptr;
+        body.size = rn;
+        body.more = !parser_.is_done();
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      }
+      body_complete_ = false;  // bytes were streamed: no replay
+      upstream.expires_after(cfg_.proxy.read_timeout);
+      auto [wec, wn] = co_await http::async_write(upstream, sr, use_tuple);
+      if (wec == http::error::need_buffer) wec = {};
+      if (wec) co_return wec;
+    }
+    if (!watch_) {
+      watch_ = std::make_shared<HangupWatch>();
+      watch_->upstream = &upstream;
+      watch_client(client_.socket(), watch_);
+    }
+    co_return error_code{};
+  }
+
+  // Everything after the upstream's response headers.
+  task<Outcome> respond(stream_t& upstream, beast::flat_buffer& ubuf, response_parser_t& rp) {
+    const auto& uh = rp.get();
+    upstream_status_ = uh.result_int();
+    const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
+                                  upstream_status_ == 504 || upstream_status_ == 429;
+    const auto content_type = uh[http::field::content_type];
+    const bool is_json = content_type.find("json") != std::string_view::npos;
+    const auto cl = rp.content_length();
+
+    // A JSON error small enough to hold: read it whole to decide on retry and to add context.
+    std::string error_body;
+    bool have_error_body = false;
+    if (upstream_status_ >= 400 && !rp.is_done() && (!cl || *cl <= kMaxErrorBody)) {
+      while (!rp.is_done() && error_body.size() <= kMaxErrorBody) {
+        const auto old = error_body.size();
+        error_body.resize(old + kPiece);
+        auto [ec, n] = co_await read_piece(upstream, ubuf, rp, error_body.data() + old, kPiece,
+                                           cfg_.proxy.read_timeout);
+        error_body.resize(old + n);
+        if (ec) {
+          if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
+          last_error_ = "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
+          co_return Outcome::retry;
+        }
+      }
+      have_error_body = rp.is_done();
+    }
+    if (retryable_status && have_error_body) {
+      const bool no_deployments = upstream_status_ != 429 ||
+                                  error_body.find("No deployments available") != std::string::npos;
+      if (no_deployments && can_replay() && more_candidates()) {
+        last_error_ = "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(upstream_status_);
+        if (uh.keep_alive()) worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
+        co_return Outcome::retry;
+      }
+    }
+    if (have_error_body && is_json) {
+      const std::string provider = provider_of_model();
+      if (auto enriched = observe::enrich_upstream_error(error_body, provider, endpoint_->cfg.name)) {
+        error_body = std::move(*enriched);
+      }
+    }
+
+    http::response<http::buffer_body> res;
+    res.result(uh.result_int());
+    res.version(11);
+    const auto tokens = proxy::connection_tokens(uh[http::field::connection]);
+    for (const auto& f : uh) {
+      const auto name = f.name_string();
+      if (proxy::is_hop_by_hop(name)) continue;
+      if (std::any_of(tokens.begin(), tokens.end(),
+                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
+        continue;
+      }
+      if (have_error_body && f.name() == http::field::content_length) continue;
+      res.insert(f.name(), name, f.value());
+    }
+    stamp(res);
+    const bool head = parser_.get().method() == http::verb::head;
+    const int s = upstream_status_;
+    const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
+    if (have_error_body) {
+      if (res.chunked()) res.chunked(false);
+      res.content_length(error_body.size());
+    } else if (!bodiless && !cl && !rp.chunked()) {
+      res.chunked(true);  // a close-delimited upstream body is re-framed for keep-alive clients
+    }
+    res.keep_alive(client_keep_alive_);
+    const bool sse = content_type.substr(0, kSse.size()) == kSse;
+
+    http::response_serializer<http::buffer_body> sr(res);
+    auto& body = res.body();
+    response_started_ = true;
+    status_ = s;
+
+    if (have_error_body) {
+      body.data = error_body.empty() ? nullptr : error_body.data();
+      body.size = error_body.size();
+      body.more = false;
+      client_.expires_after(cfg_.proxy.read_timeout);
+      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
+      bytes_out_ += n;
+      if (ec) co_return Outcome::client_gone;
+      finish_upstream(upstream, rp);
+      keep_after_response_ = client_keep_alive_;
+      co_return Outcome::done;
+    }
+
+    // Streams flush their header at once; a plain body goes out with the header in one write.
+    bool header_sent = false;
+    if (sse || rp.is_done()) {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = !rp.is_done();
+      client_.expires_after(cfg_.proxy.read_timeout);
+      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      bytes_out_ += n;
+      if (ec) co_return client_lost(upstream);
+      header_sent = true;
+      first_byte_at_ = Clock::now();
+    }
+    while (!sr.is_done()) {
+      if (!rp.is_done()) {
+        auto [ec, n] = co_await read_piece(upstream, ubuf, rp, piece_.data(), piece_.size(),
+                                           cfg_.proxy.read_timeout);
+        if (watch_ && watch_->hung_up) co_return client_lost(upstream);
+        if (ec) co_return co_await upstream_lost(ec, sse, res, sr);
+        if (n == 0 && !rp.is_done()) continue;  // never hand 1.81's serializer an empty piece
+        body.data = n ? piece_.data() : nullptr;
+        body.size = n;
+        body.more = !rp.is_done();
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+      }
+      client_.expires_after(cfg_.proxy.read_timeout);
+      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      bytes_out_ += n;
+      if (ec) co_return client_lost(upstream);
+      if (!header_sent) {
+        header_sent = true;
+        first_byte_at_ = Clock::now();
+      }
+    }
+    finish_upstream(upstream, rp);
+    keep_after_response_ = client_keep_alive_;
+    co_return Outcome::done;
+  }
+
+  // The upstream failed after the client got the headers: SSE clients get an error frame and a
+  // terminated body (so SDKs raise instead of seeing a clean end); other bodies are cut.
+  task<Outcome> upstream_lost(error_code ec, bool sse, http::response<http::buffer_body>& res,
+                              http::response_serializer<http::buffer_body>& sr) {
+    endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("endpoint {} failed mid-response (request {}): {}", endpoint_->cfg.name, rid_,
+                 ec.message());
+    keep_after_response_ = false;
+    if (sse && res.chunked()) {
+      std::string frame = observe::stream_error_frame("upstream endpoint " + endpoint_->cfg.name +
+                                                      " failed mid-stream: " + ec.message());
+      res.body().data = frame.data();
+      res.body().size = frame.size();
+      res.body().more = false;
+      client_.expires_after(cfg_.proxy.read_timeout);
+      auto [wec, n] = co_await http::async_write(client_, sr, use_tuple);
+      bytes_out_ += n;
+      keep_after_response_ = !wec && client_keep_alive_;
+    }
+    co_return Outcome::done;
+  }
+
+  Outcome client_lost(stream_t& upstream) {
+    upstream.close();  // LiteLLM sees the hang-up and stops generating
+    return Outcome::client_gone;
+  }
+
+  void finish_upstream(stream_t& upstream, response_parser_t& rp) {
+    if (rp.is_done() && rp.get().keep_alive()) {
+      worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
+    } else {
+      upstream.close();
+    }
+  }
+
+  bool more_candidates() {
+    // Cheap check: another routable endpoint exists at all (select() applies the model filter).
+    return sh_.pool.routable_count() > 1;
+  }
+
+  std::string provider_of_model() const {
+    if (model_.empty()) return {};
+    auto p = sh_.pool.models().provider_of(model_);
+    return p.empty() ? pool::resolve_provider(model_, "", "") : p;
+  }
+
+  template <typename Fields>
+  void stamp(Fields& res) const {
+    res.set("X-Olla-Endpoint", endpoint_->cfg.name);
+    res.set("X-Olla-Backend-Type", endpoint_->cfg.type);
+    if (!model_.empty()) res.set("X-Olla-Model", model_);
+    res.set("X-Olla-Request-ID", rid_);
+    res.set("X-Olla-Response-Time", proxy::format_response_time(headers_at_ - start_));
+  }
+
+  void log() const {
+    const auto& req = parser_.get();
+    observe::AccessRecord r;
+    r.method = req.method_string();
+    r.path = req.target();
+    r.status = status_;
+    r.endpoint = endpoint_ ? std::string_view(endpoint_->cfg.name) : std::string_view();
+    r.model = model_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    r.duration_ms = ms_since(start_);
+    r.ttfb_ms = first_byte_at_ == Clock::time_point{}
+                    ? 0
+                    : std::chrono::duration<double, std::milli>(first_byte_at_ - start_).count();
+    r.retries = retries_;
+    r.request_id = rid_;
+    r.client = peer_;
+    observe::log_access(r);
+  }
+
+  stream_t& client_;
+  beast::flat_buffer& cbuf_;
+  request_parser_t& parser_;
+  std::vector<char>& piece_;
+  Worker& worker_;
+  Shared& sh_;
+  const config::Config& cfg_;
+  const std::string& peer_;
+  const Clock::time_point start_;
+  Clock::time_point headers_at_{};
+  Clock::time_point first_byte_at_{};
+
+  router::Route route_;
+  std::string rid_;
+  std::string model_;
+  std::string body_;  // buffered request body prefix
+  bool body_complete_ = false;
+  bool response_started_ = false;
+  bool client_keep_alive_ = true;
+  bool keep_after_response_ = false;
+  bool timed_out_ = false;
+  pool::Endpoint* endpoint_ = nullptr;
+  std::size_t endpoint_index_ = 0;
+  std::shared_ptr<HangupWatch> watch_;
+  std::string last_error_ = "no endpoint could serve the request";
+  int status_ = 0;
+  int upstream_status_ = 0;
+  int retries_ = 0;
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;
+};
+
+// An error before any request could be parsed: 400 / 431 / 413 JSON, then close.
+task<void> reject(stream_t& client, const config::Config& cfg, error_code ec) {
+  http::status status = http::status::bad_request;
+  std::string type = "invalid_request_error";
+  std::string message = "malformed HTTP request: " + ec.message();
+  if (ec == http::error::header_limit) {
+    status = http::status::request_header_fields_too_large;
+    type = "request_too_large";
+    message = "request headers exceed server.request_limits.max_header_size";
+  } else if (ec == http::error::body_limit) {
+    status = http::status::payload_too_large;
+    type = "request_too_large";
+    message = "request body exceeds server.request_limits.max_body_size";
+  }
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::server, "olla");
+  res.set(http::field::content_type, "application/json");
+  res.set("X-Olla-Request-ID", observe::new_request_id());
+  res.keep_alive(false);
+  res.body() = observe::error_body(static_cast<int>(status), type, message);
+  res.prepare_payload();
+  client.expires_after(cfg.server.header_timeout);
+  co_await http::async_write(client, res, use_tuple);
+}
+
+}  // namespace
+
+task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
+  const auto& cfg = shared.cfg;
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
+  stream_t client(std::move(socket));
+  beast::flat_buffer buf;
+  std::vector<char> piece(kPiece);
+  bool first = true;
+  for (;;) {
+    request_parser_t parser;
+    parser.header_limit(static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(cfg.server.max_header_size, UINT32_MAX)));
+    parser.body_limit(cfg.server.max_body_size);
+    client.expires_after(first ? cfg.server.header_timeout : cfg.server.idle_timeout);
+    first = false;
+    auto [rec, n] = co_await http::async_read_header(client, buf, parser, use_tuple);
+    if (rec) {
+      if (is_http_parse_error(rec) || rec == http::error::body_limit) co_await reject(client, cfg, rec);
+      break;
+    }
+    Exchange exchange(client, buf, parser, piece, worker, shared, peer);
+    if (!co_await exchange.run()) break;
+  }
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.close();
+}
+
+}  // namespace olla::server

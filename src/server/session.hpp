@@ -1,0 +1,32 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "../pool/health_checker.hpp"
+#include "../proxy/upstream_pool.hpp"
+#include "net.hpp"
+#include "olla/config/config.hpp"
+#include "olla/pool/endpoint_pool.hpp"
+
+namespace olla::server {
+
+// State every worker thread reads.
+struct Shared {
+  const config::Config& cfg;
+  pool::EndpointPool& pool;
+  std::atomic<int> in_flight{0};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// One thread's world: its io_context and its own upstream connections.
+struct Worker {
+  explicit Worker(std::size_t endpoints) : upstreams(endpoints) {}
+  net::asio::io_context ioc{1};
+  proxy::UpstreamPool upstreams;
+};
+
+// Serves one client connection until it closes or errs.
+net::task<void> run_session(net::socket_t socket, Worker& worker, Shared& shared);
+
+}  // namespace olla::server
