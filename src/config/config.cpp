@@ -59,18 +59,18 @@ class Section {
     }
   }
 
-  bool has(const char* key) const { return node_ && node_.IsMap() && node_[key]; }
 
   Section section(const char* key) const { return Section(get(key), key_path(key), file_); }
 
   YAML::Node get(const char* key) const {
-    if (!node_ || !node_.IsMap()) return YAML::Node();
-    return node_[key];
+    if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+    const YAML::Node& map = node_;  // const lookup: never inserts the key
+    return map[key];
   }
 
   void str(const char* key, std::string& out) const {
     auto n = get(key);
-    if (!n) return;
+    if (!n || n.IsNull()) return;
     if (!n.IsScalar()) fail(n, key_path(key), "must be a string");
     out = expand_env(n.as<std::string>(), where(n, key_path(key)));
   }

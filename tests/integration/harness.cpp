@@ -1,0 +1,216 @@
+#include "harness.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "olla/config/config.hpp"
+
+namespace olla::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto kTimeout = std::chrono::seconds(15);
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+template <typename Fields>
+void copy_headers(const Fields& from, Response& to) {
+  for (const auto& f : from) to.headers[lower(std::string(f.name_string()))] = std::string(f.value());
+}
+
+http::request<http::string_body> make_request(const std::string& method, const std::string& target,
+                                              const std::string& body, const Headers& headers) {
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, "127.0.0.1");
+  bool has_type = false;
+  for (const auto& [k, v] : headers) {
+    req.set(k, v);
+    has_type = has_type || lower(k) == "content-type";
+  }
+  if (!body.empty() && !has_type) req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  if (!body.empty() || method == "POST") req.prepare_payload();
+  return req;
+}
+
+// Runs a coroutine to completion on a private io_context.
+template <typename F>
+void run(F&& f) {
+  asio::io_context ioc;
+  asio::co_spawn(ioc, std::forward<F>(f)(), asio::detached);
+  ioc.run();
+}
+
+}  // namespace
+
+Response request(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& body, const Headers& headers) {
+  Response out;
+  run([&]() -> asio::awaitable<void> {
+    beast::tcp_stream s(co_await asio::this_coro::executor);
+    s.expires_after(kTimeout);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    if (cec) co_return;
+    auto req = make_request(method, target, body, headers);
+    auto [wec, wn] = co_await http::async_write(s, req, use_tuple);
+    if (wec) co_return;
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> p;
+    p.body_limit(64u << 20);
+    if (method == "HEAD") p.skip(true);
+    auto [rec, rn] = co_await http::async_read(s, buf, p, use_tuple);
+    if (rec) co_return;
+    out.status = p.get().result_int();
+    copy_headers(p.get(), out);
+    out.body = p.get().body();
+  });
+  return out;
+}
+
+StreamResult stream(std::uint16_t port, const std::string& target, const std::string& body,
+                    const Headers& headers, int stop_after_frames) {
+  StreamResult out;
+  run([&]() -> asio::awaitable<void> {
+    beast::tcp_stream s(co_await asio::this_coro::executor);
+    s.expires_after(kTimeout);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    if (cec) {
+      out.error = cec.message();
+      co_return;
+    }
+    s.socket().set_option(tcp::no_delay(true));
+    auto req = make_request("POST", target, body, headers);
+    const auto sent = Clock::now();
+    auto [wec, wn] = co_await http::async_write(s, req, use_tuple);
+    if (wec) {
+      out.error = wec.message();
+      co_return;
+    }
+    beast::flat_buffer buf;
+    http::response_parser<http::buffer_body> p;
+    p.body_limit(boost::none);
+    auto [hec, hn] = co_await http::async_read_header(s, buf, p, use_tuple);
+    if (hec) {
+      out.error = hec.message();
+      co_return;
+    }
+    out.head.status = p.get().result_int();
+    copy_headers(p.get(), out.head);
+    std::string pending;
+    char piece[8192];
+    while (!p.is_done()) {
+      p.get().body().data = piece;
+      p.get().body().size = sizeof piece;
+      auto [ec, n] = co_await http::async_read_some(s, buf, p, use_tuple);
+      if (ec == http::error::need_buffer) ec = {};
+      const std::size_t got = sizeof piece - p.get().body().size;
+      const double at = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+      out.head.body.append(piece, got);
+      pending.append(piece, got);
+      for (auto pos = pending.find("\n\n"); pos != std::string::npos; pos = pending.find("\n\n")) {
+        out.frames.push_back({at, pending.substr(0, pos)});
+        pending.erase(0, pos + 2);
+        if (stop_after_frames >= 0 && static_cast<int>(out.frames.size()) >= stop_after_frames) {
+          s.socket().close();  // the client hangs up mid-stream
+          co_return;
+        }
+      }
+      if (ec) {
+        out.error = ec.message();
+        co_return;
+      }
+    }
+    out.complete = true;
+  });
+  return out;
+}
+
+std::string raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  std::string out;
+  run([&]() -> asio::awaitable<void> {
+    beast::tcp_stream s(co_await asio::this_coro::executor);
+    s.expires_after(timeout);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    if (cec) co_return;
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(bytes), use_tuple);
+    char buf[4096];
+    for (;;) {
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
+      out.append(buf, n);
+      if (ec) co_return;
+    }
+  });
+  return out;
+}
+
+Stack::Stack(std::vector<mock::MockOptions> mocks, const std::string& extra_yaml,
+             const std::string& check_interval) {
+  spdlog::set_level(spdlog::level::warn);
+  std::string yaml =
+      "server:\n  host: 127.0.0.1\n  port: 0\n  threads: 2\n"
+      "logging:\n  level: warn\n  format: text\n"
+      "discovery:\n  static:\n    endpoints:\n";
+  for (std::size_t i = 0; i < mocks.size(); ++i) {
+    mocks_.push_back(std::make_unique<mock::MockLiteLLM>(mocks[i]));
+    const auto port = mocks_.back()->start();
+    yaml += "      - url: http://127.0.0.1:" + std::to_string(port) + "\n";
+    yaml += "        name: " + (mocks.size() == 1 ? std::string("litellm-gateway") : "litellm-" + std::to_string(i)) + "\n";
+    yaml += "        type: litellm\n        check_interval: " + check_interval + "\n";
+    yaml += "        check_timeout: 500ms\n";
+  }
+  yaml += extra_yaml;
+  gateway_ = std::make_unique<server::Gateway>(config::load_string(yaml, "test.yaml"));
+  port_ = gateway_->start();
+}
+
+Stack::~Stack() {
+  gateway_->stop();
+  for (auto& m : mocks_) m->stop();
+}
+
+bool Stack::wait_healthy(std::size_t healthy, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto r = request(port_, "GET", "/olla/litellm/health");
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("endpoints") && j["endpoints"]["healthy"] == healthy &&
+        j["models"].get<int>() > 0) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::string chat_body(const std::string& model, bool stream, bool include_usage) {
+  nlohmann::json j = {{"model", model},
+                      {"messages", {{{"role", "user"}, {"content", "Explain quantum computing."}}}},
+                      {"stream", stream}};
+  if (include_usage) j["stream_options"] = {{"include_usage", true}};
+  return j.dump();
+}
+
+}  // namespace olla::test

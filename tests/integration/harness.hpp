@@ -1,0 +1,74 @@
+#pragma once
+// Test harness: the mock LiteLLM(s) and the gateway in-process on loopback ports the OS picks, and
+// a small blocking HTTP client that records when each stream frame arrives.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mock_litellm.hpp"
+#include "olla/server/gateway.hpp"
+
+namespace olla::test {
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+  std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+  bool has(const std::string& name) const { return headers.count(name) > 0; }
+};
+
+struct Frame {
+  double at_ms = 0;  // since the request was sent
+  std::string data;  // the SSE frame without the trailing blank line
+};
+
+struct StreamResult {
+  Response head;                 // status and headers; body is everything received
+  std::vector<Frame> frames;
+  bool complete = false;         // the body ended with its proper terminator
+  std::string error;             // transport error, if any
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+Response request(std::uint16_t port, const std::string& method, const std::string& target,
+                 const std::string& body = "", const Headers& headers = {});
+
+StreamResult stream(std::uint16_t port, const std::string& target, const std::string& body,
+                    const Headers& headers = {}, int stop_after_frames = -1);
+
+// Writes raw bytes and returns everything read until the peer closes or timeout passes.
+std::string raw_exchange(std::uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+
+// A gateway over N mocks. YAML extra goes under the top level (e.g. "proxy:\n  ...").
+class Stack {
+ public:
+  explicit Stack(std::vector<mock::MockOptions> mocks = {mock::MockOptions{}},
+                 const std::string& extra_yaml = "", const std::string& check_interval = "200ms");
+  ~Stack();
+
+  std::uint16_t port() const { return port_; }
+  mock::MockLiteLLM& mock(std::size_t i = 0) { return *mocks_[i]; }
+  server::Gateway& gateway() { return *gateway_; }
+
+  // Polls /olla/litellm/health until `healthy` endpoints are healthy with models (bounded).
+  bool wait_healthy(std::size_t healthy, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  std::vector<std::unique_ptr<mock::MockLiteLLM>> mocks_;
+  std::unique_ptr<server::Gateway> gateway_;
+  std::uint16_t port_ = 0;
+};
+
+std::string chat_body(const std::string& model, bool stream, bool include_usage = false);
+
+}  // namespace olla::test
