@@ -13,12 +13,14 @@
 namespace {
 
 void usage() {
-  std::cout << "olla " OLLA_VERSION " - an LLM gateway in front of a pool of LiteLLM proxies\n\n"
-               "Usage: olla [options]\n"
-               "  -c, --config FILE     config file (default: $OLLA_CONFIG_FILE, else config/olla.yaml)\n"
-               "      --validate-config check the config and exit (0 when valid)\n"
-               "      --version         print the version and exit\n"
-               "  -h, --help            this text\n";
+  std::cout
+      << "olla " OLLA_VERSION
+         " - an LLM gateway in front of a pool of LiteLLM proxies\n\n"
+         "Usage: olla [options]\n"
+         "  -c, --config FILE     config file (default: $OLLA_CONFIG_FILE, else config/olla.yaml)\n"
+         "      --validate-config check the config and exit (0 when valid)\n"
+         "      --version         print the version and exit\n"
+         "  -h, --help            this text\n";
 }
 
 }  // namespace
@@ -65,7 +67,8 @@ int main(int argc, char** argv) {
 
   olla::observe::setup_logging(cfg.logging.level, cfg.logging.format);
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
-  if (cfg.discovery.endpoints.empty()) spdlog::warn("no endpoints configured: every request gets 503");
+  if (cfg.discovery.endpoints.empty())
+    spdlog::warn("no endpoints configured: every request gets 503");
   try {
     olla::server::Gateway gateway(cfg);
     gateway.start();

@@ -59,7 +59,6 @@ class Section {
     }
   }
 
-
   Section section(const char* key) const { return Section(get(key), key_path(key), file_); }
 
   YAML::Node get(const char* key) const {
@@ -121,9 +120,12 @@ class Section {
     std::string text;
     str(key, text);
     if (text.empty()) return;
-    if (text == "true" || text == "yes" || text == "on") out = true;
-    else if (text == "false" || text == "no" || text == "off") out = false;
-    else fail(get(key), key_path(key), "must be true or false, got '" + text + "'");
+    if (text == "true" || text == "yes" || text == "on")
+      out = true;
+    else if (text == "false" || text == "no" || text == "off")
+      out = false;
+    else
+      fail(get(key), key_path(key), "must be true or false, got '" + text + "'");
   }
 
   void one_of(const char* key, std::string& out, std::initializer_list<const char*> options) const {
@@ -135,7 +137,8 @@ class Section {
     }
   }
 
-  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key,
+                         const std::string& msg) const {
     throw ConfigError(where(n, key) + ": " + msg);
   }
 
@@ -147,7 +150,9 @@ class Section {
     return os.str();
   }
 
-  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
   const YAML::Node& node() const { return node_; }
   const std::string& path() const { return path_; }
 
@@ -161,7 +166,8 @@ class Section {
 void parse_url(EndpointConfig& ep, const Section& s, const YAML::Node& n, const std::string& key) {
   const auto& url = ep.url;
   const auto scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) s.fail(n, key, "must be an http:// or https:// URL, got '" + url + "'");
+  if (scheme_end == std::string::npos)
+    s.fail(n, key, "must be an http:// or https:// URL, got '" + url + "'");
   ep.scheme = url.substr(0, scheme_end);
   std::transform(ep.scheme.begin(), ep.scheme.end(), ep.scheme.begin(), ::tolower);
   if (ep.scheme != "http" && ep.scheme != "https") s.fail(n, key, "scheme must be http or https");
@@ -178,7 +184,8 @@ void parse_url(EndpointConfig& ep, const Section& s, const YAML::Node& n, const 
     const auto close = authority.find(']');
     if (close == std::string::npos) s.fail(n, key, "bad IPv6 address");
     ep.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port_text = authority.substr(close + 2);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      port_text = authority.substr(close + 2);
   } else {
     const auto colon = authority.rfind(':');
     ep.host = authority.substr(0, colon);
@@ -201,8 +208,8 @@ std::string ensure_leading_slash(std::string p) {
 }
 
 void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
-  s.allow_only({"url", "name", "type", "priority", "model_url", "health_check_url", "check_interval",
-                "check_timeout"});
+  s.allow_only({"url", "name", "type", "priority", "model_url", "health_check_url",
+                "check_interval", "check_timeout"});
   s.str("url", ep.url);
   if (ep.url.empty()) s.fail(s.node(), s.key_path("url"), "is required");
   parse_url(ep, s, s.get("url"), s.key_path("url"));
@@ -252,10 +259,12 @@ void apply_env_overrides(Config& cfg) {
       if (key == "host") sec.str("host", cfg.server.host);
       if (key == "port") sec.integer("port", cfg.server.port, 0, 65535);
       if (key == "threads") sec.integer("threads", cfg.server.threads, 0, 256);
-      if (key == "level") sec.one_of("level", cfg.logging.level, {"trace", "debug", "info", "warn", "error", "off"});
+      if (key == "level")
+        sec.one_of("level", cfg.logging.level, {"trace", "debug", "info", "warn", "error", "off"});
       if (key == "format") sec.one_of("format", cfg.logging.format, {"json", "text"});
       if (key == "load_balancer") {
-        sec.one_of("load_balancer", cfg.proxy.load_balancer, {"priority", "round-robin", "least-connections"});
+        sec.one_of("load_balancer", cfg.proxy.load_balancer,
+                   {"priority", "round-robin", "least-connections"});
       }
     }
   }
@@ -268,8 +277,8 @@ Config parse(const YAML::Node& root, const std::string& file) {
   top.allow_only({"server", "proxy", "discovery", "model_registry", "logging"});
 
   const auto server = top.section("server");
-  server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout", "shutdown_timeout",
-                     "request_limits"});
+  server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout",
+                     "shutdown_timeout", "request_limits"});
   server.str("host", cfg.server.host);
   server.integer("port", cfg.server.port, 0, 65535);
   server.integer("threads", cfg.server.threads, 0, 256);
@@ -284,7 +293,8 @@ Config parse(const YAML::Node& root, const std::string& file) {
   const auto proxy = top.section("proxy");
   proxy.allow_only({"load_balancer", "connection_timeout", "response_timeout", "read_timeout",
                     "max_inspect_bytes", "retry"});
-  proxy.one_of("load_balancer", cfg.proxy.load_balancer, {"priority", "round-robin", "least-connections"});
+  proxy.one_of("load_balancer", cfg.proxy.load_balancer,
+               {"priority", "round-robin", "least-connections"});
   proxy.duration("connection_timeout", cfg.proxy.connection_timeout);
   proxy.duration("response_timeout", cfg.proxy.response_timeout);
   proxy.duration("read_timeout", cfg.proxy.read_timeout);
@@ -310,7 +320,8 @@ Config parse(const YAML::Node& root, const std::string& file) {
     if (!eps.IsSequence()) stat.fail(eps, "discovery.static.endpoints", "must be a list");
     for (std::size_t i = 0; i < eps.size(); ++i) {
       EndpointConfig ep;
-      parse_endpoint(Section(eps[i], "discovery.static.endpoints[" + std::to_string(i) + "]", file), ep, cfg);
+      parse_endpoint(Section(eps[i], "discovery.static.endpoints[" + std::to_string(i) + "]", file),
+                     ep, cfg);
       for (const auto& other : cfg.discovery.endpoints) {
         if (other.name == ep.name) {
           stat.fail(eps[i], "discovery.static.endpoints[" + std::to_string(i) + "].name",

@@ -1,8 +1,8 @@
 #include "olla/observe/access_log.hpp"
 
 #include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -17,14 +17,16 @@ constexpr char kRawMarker = '\x01';  // the payload is already rendered JSON mem
 // pre-rendered members of an access line.
 class JsonMessageFlag : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     std::string_view payload(msg.payload.data(), msg.payload.size());
     if (!payload.empty() && payload.front() == kRawMarker) {
       payload.remove_prefix(1);
       dest.append(payload.data(), payload.data() + payload.size());
       return;
     }
-    const std::string escaped = nlohmann::json(std::string(payload)).dump();
+    const std::string escaped = nlohmann::json(std::string(payload))
+                                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     static constexpr std::string_view kKey = "\"msg\":";
     dest.append(kKey.data(), kKey.data() + kKey.size());
     dest.append(escaped.data(), escaped.data() + escaped.size());
@@ -56,20 +58,23 @@ void setup_logging(std::string_view level, std::string_view format) {
 void log_access(const AccessRecord& r) {
   if (!spdlog::should_log(spdlog::level::info)) return;
   if (g_json) {
-    nlohmann::json j = {{"msg", "access"},       {"method", r.method},     {"path", r.path},
-                        {"status", r.status},      {"endpoint", r.endpoint}, {"model", r.model},
-                        {"bytes_in", r.bytes_in},  {"bytes_out", r.bytes_out},
-                        {"duration_ms", r.duration_ms}, {"ttfb_ms", r.ttfb_ms},
-                        {"retries", r.retries},    {"request_id", r.request_id},
-                        {"client", r.client}};
-    std::string members = j.dump();
+    nlohmann::json j = {
+        {"msg", "access"},        {"method", r.method},       {"path", r.path},
+        {"status", r.status},     {"endpoint", r.endpoint},   {"model", r.model},
+        {"bytes_in", r.bytes_in}, {"bytes_out", r.bytes_out}, {"duration_ms", r.duration_ms},
+        {"ttfb_ms", r.ttfb_ms},   {"retries", r.retries},     {"request_id", r.request_id},
+        {"client", r.client}};
+    // The path is the raw request target: bytes that are not UTF-8 are replaced, not thrown on.
+    std::string members = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     members.front() = kRawMarker;  // drop the braces: the pattern supplies them
     members.pop_back();
     spdlog::info("{}", members);
   } else {
-    spdlog::info("{} {} {} endpoint={} model={} in={} out={} dur={:.1f}ms ttfb={:.1f}ms retries={} id={} client={}",
-                 r.method, r.path, r.status, r.endpoint, r.model, r.bytes_in, r.bytes_out,
-                 r.duration_ms, r.ttfb_ms, r.retries, r.request_id, r.client);
+    spdlog::info(
+        "{} {} {} endpoint={} model={} in={} out={} dur={:.1f}ms ttfb={:.1f}ms retries={} id={} "
+        "client={}",
+        r.method, r.path, r.status, r.endpoint, r.model, r.bytes_in, r.bytes_out, r.duration_ms,
+        r.ttfb_ms, r.retries, r.request_id, r.client);
   }
 }
 

@@ -3,11 +3,20 @@
 #include <nlohmann/json.hpp>
 
 namespace olla::observe {
+namespace {
+
+// Messages can quote a request target, which may hold bytes that are not UTF-8: replace them
+// (U+FFFD) rather than let dump() throw on the request path.
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
 
 std::string error_body(int status, std::string_view type, std::string_view message) {
   nlohmann::ordered_json j;
   j["error"] = {{"message", message}, {"type", type}, {"code", status}};
-  return j.dump();
+  return dump(j);
 }
 
 std::string stream_error_frame(std::string_view message) {
@@ -22,7 +31,7 @@ std::optional<std::string> enrich_upstream_error(std::string_view body, std::str
   if (it == j.end() || !it->is_object()) return std::nullopt;
   if (!provider.empty()) (*it)["provider"] = provider;
   (*it)["endpoint"] = endpoint;
-  return j.dump();
+  return dump(j);
 }
 
 }  // namespace olla::observe

@@ -22,12 +22,18 @@ std::vector<std::size_t> top_tier(std::span<const std::size_t> candidates,
 
 std::string_view to_string(EndpointStatus s) {
   switch (s) {
-    case EndpointStatus::unknown: return "unknown";
-    case EndpointStatus::healthy: return "healthy";
-    case EndpointStatus::unhealthy: return "unhealthy";
-    case EndpointStatus::offline: return "offline";
-    case EndpointStatus::rate_limited: return "rate_limited";
-    case EndpointStatus::config_error: return "config_error";
+    case EndpointStatus::unknown:
+      return "unknown";
+    case EndpointStatus::healthy:
+      return "healthy";
+    case EndpointStatus::unhealthy:
+      return "unhealthy";
+    case EndpointStatus::offline:
+      return "offline";
+    case EndpointStatus::rate_limited:
+      return "rate_limited";
+    case EndpointStatus::config_error:
+      return "config_error";
   }
   return "unknown";
 }
@@ -47,7 +53,8 @@ std::size_t LeastConnectionsBalancer::choose(std::span<const std::size_t> candid
                                              std::span<const std::unique_ptr<Endpoint>> endpoints) {
   const auto tier = top_tier(candidates, endpoints);
   int least = INT_MAX;
-  for (auto c : tier) least = std::min(least, endpoints[c]->in_flight.load(std::memory_order_relaxed));
+  for (auto c : tier)
+    least = std::min(least, endpoints[c]->in_flight.load(std::memory_order_relaxed));
   std::vector<std::size_t> idle;
   for (auto c : tier) {
     if (endpoints[c]->in_flight.load(std::memory_order_relaxed) == least) idle.push_back(c);

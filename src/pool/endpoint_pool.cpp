@@ -8,7 +8,8 @@ EndpointPool::EndpointPool(const config::Config& cfg)
     : models_(cfg.discovery.endpoints.size()),
       balancer_(make_balancer(cfg.proxy.load_balancer)),
       strict_(cfg.model_registry.routing_strategy == "strict") {
-  for (const auto& ep : cfg.discovery.endpoints) endpoints_.push_back(std::make_unique<Endpoint>(ep));
+  for (const auto& ep : cfg.discovery.endpoints)
+    endpoints_.push_back(std::make_unique<Endpoint>(ep));
 }
 
 std::vector<bool> EndpointPool::routable_mask() const {
@@ -18,12 +19,14 @@ std::vector<bool> EndpointPool::routable_mask() const {
 }
 
 std::size_t EndpointPool::routable_count() const {
-  return std::count_if(endpoints_.begin(), endpoints_.end(), [](const auto& e) { return e->routable(); });
+  return std::count_if(endpoints_.begin(), endpoints_.end(),
+                       [](const auto& e) { return e->routable(); });
 }
 
 Selection EndpointPool::select(std::string_view model, std::span<const std::size_t> exclude) {
   auto usable = [&](std::size_t i) {
-    return endpoints_[i]->routable() && std::find(exclude.begin(), exclude.end(), i) == exclude.end();
+    return endpoints_[i]->routable() &&
+           std::find(exclude.begin(), exclude.end(), i) == exclude.end();
   };
   std::vector<std::size_t> candidates;
   candidates.reserve(endpoints_.size());

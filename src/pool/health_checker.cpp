@@ -24,7 +24,8 @@ void HealthChecker::start(asio::io_context& ioc) {
 
 task<void> HealthChecker::probe(std::size_t i) {
   auto& ep = pool_.at(i);
-  const auto res = co_await proxy::http_get(ep.cfg, ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
+  const auto res =
+      co_await proxy::http_get(ep.cfg, ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
   const auto before = ep.status.load();
   const auto now = classify_probe(res.status);
   ep.status.store(now);
@@ -78,9 +79,11 @@ task<void> HealthChecker::discover_models(std::size_t i) {
     if (j.is_object() && j.contains("data") && j["data"].is_array()) {
       for (const auto& m : j["data"]) {
         if (!m.is_object() || !m.contains("model_name") || !m["model_name"].is_string()) continue;
-        const auto* mi = m.contains("model_info") && m["model_info"].is_object() ? &m["model_info"] : nullptr;
+        const auto* mi =
+            m.contains("model_info") && m["model_info"].is_object() ? &m["model_info"] : nullptr;
         if (mi && mi->contains("litellm_provider") && (*mi)["litellm_provider"].is_string()) {
-          info_provider.emplace(m["model_name"].get<std::string>(), (*mi)["litellm_provider"].get<std::string>());
+          info_provider.emplace(m["model_name"].get<std::string>(),
+                                (*mi)["litellm_provider"].get<std::string>());
         }
       }
     }
@@ -93,7 +96,9 @@ task<void> HealthChecker::discover_models(std::size_t i) {
     const std::string owned_by = m.value("owned_by", std::string());
     auto it = info_provider.find(mi.id);
     mi.provider = resolve_provider(mi.id, it == info_provider.end() ? "" : it->second, owned_by);
-    mi.created = m.contains("created") && m["created"].is_number_integer() ? m["created"].get<std::int64_t>() : 0;
+    mi.created = m.contains("created") && m["created"].is_number_integer()
+                     ? m["created"].get<std::int64_t>()
+                     : 0;
     list.push_back(std::move(mi));
   }
   spdlog::info("endpoint {}: {} models", ep.cfg.name, list.size());

@@ -18,7 +18,9 @@ void ModelRegistry::set_models(std::size_t endpoint, std::vector<ModelInfo> mode
   next->per_endpoint[endpoint] = std::move(models);
   for (std::size_t e = 0; e < next->per_endpoint.size(); ++e) {
     for (const auto& m : next->per_endpoint[e]) {
-      next->endpoints_by_model[m.id].push_back(e);
+      // An id listed twice by one endpoint must not give it a double share of traffic.
+      auto& eps = next->endpoints_by_model[m.id];
+      if (eps.empty() || eps.back() != e) eps.push_back(e);
       next->provider_by_model.emplace(m.id, m.provider);
     }
   }

@@ -25,14 +25,18 @@ std::string provider_from_prefix(std::string_view model) {
 
 std::string provider_from_family(std::string_view model) {
   static constexpr std::array<std::pair<std::string_view, std::string_view>, 24> kFamilies = {{
-      {"gpt-", "openai"},        {"text-embedding-", "openai"}, {"o1", "openai"},
-      {"o3", "openai"},          {"o4", "openai"},              {"chatgpt-", "openai"},
-      {"dall-e", "openai"},      {"whisper", "openai"},         {"tts-", "openai"},
-      {"davinci", "openai"},     {"babbage", "openai"},         {"claude", "anthropic"},
-      {"gemini", "google"},      {"palm", "google"},            {"chat-bison", "google"},
-      {"text-bison", "google"},  {"mistral", "mistral"},        {"mixtral", "mistral"},
-      {"codestral", "mistral"},  {"command", "cohere"},         {"deepseek", "deepseek"},
-      {"grok", "xai"},           {"llama", "meta"},             {"qwen", "alibaba"},
+      {"gpt-", "openai"},       {"text-embedding-", "openai"},
+      {"o1", "openai"},         {"o3", "openai"},
+      {"o4", "openai"},         {"chatgpt-", "openai"},
+      {"dall-e", "openai"},     {"whisper", "openai"},
+      {"tts-", "openai"},       {"davinci", "openai"},
+      {"babbage", "openai"},    {"claude", "anthropic"},
+      {"gemini", "google"},     {"palm", "google"},
+      {"chat-bison", "google"}, {"text-bison", "google"},
+      {"mistral", "mistral"},   {"mixtral", "mistral"},
+      {"codestral", "mistral"}, {"command", "cohere"},
+      {"deepseek", "deepseek"}, {"grok", "xai"},
+      {"llama", "meta"},        {"qwen", "alibaba"},
   }};
   for (const auto& [prefix, provider] : kFamilies) {
     if (starts_with_icase(model, prefix)) return std::string(provider);

@@ -9,7 +9,8 @@ namespace olla::proxy {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -18,7 +19,7 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool is_hop_by_hop(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kHop = {
-      "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+      "connection",         "keep-alive",         "te", "trailer", "upgrade", "proxy-connection",
       "proxy-authenticate", "proxy-authorization"};
   for (auto h : kHop) {
     if (iequals(name, h)) return true;

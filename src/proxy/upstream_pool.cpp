@@ -59,7 +59,8 @@ void UpstreamPool::clear() {
 task<error_code> connect_upstream(stream_t& stream, const config::EndpointConfig& ep,
                                   config::Duration timeout) {
   resolver_t resolver(co_await asio::this_coro::executor);
-  auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+  auto [rec, results] =
+      co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
   if (rec) co_return rec;
   stream.expires_after(timeout);
   auto [cec, connected] = co_await stream.async_connect(results, use_tuple);

@@ -49,7 +49,8 @@ tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
 }  // namespace
 
 struct Gateway::Impl {
-  explicit Impl(config::Config c) : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool} {}
+  explicit Impl(config::Config c)
+      : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool} {}
 
   config::Config cfg;
   pool::EndpointPool pool;
@@ -120,7 +121,8 @@ void Gateway::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (im.shared.in_flight.load() > 0) {
-    spdlog::warn("shutdown timeout: {} request(s) still in flight are cut", im.shared.in_flight.load());
+    spdlog::warn("shutdown timeout: {} request(s) still in flight are cut",
+                 im.shared.in_flight.load());
   }
   stop();
 }

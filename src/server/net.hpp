@@ -31,7 +31,8 @@ using socket_t = asio::basic_stream_socket<tcp, executor_t>;
 using acceptor_t = asio::basic_socket_acceptor<tcp, executor_t>;
 using resolver_t = asio::ip::basic_resolver<tcp, executor_t>;
 using stream_t = beast::basic_stream<tcp, executor_t>;
-using timer_t = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                           asio::wait_traits<std::chrono::steady_clock>, executor_t>;
+using timer_t =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, executor_t>;
 
 }  // namespace olla::net

@@ -21,8 +21,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t kPiece = 16 * 1024;             // relay buffer per connection
-constexpr std::size_t kMaxErrorBody = 1u << 20;        // upstream error bodies read whole to enrich
+constexpr std::size_t kPiece = 16 * 1024;        // relay buffer per connection
+constexpr std::size_t kMaxErrorBody = 1u << 20;  // upstream error bodies read whole to enrich
 constexpr std::string_view kSse = "text/event-stream";
 
 using request_parser_t = http::request_parser<http::buffer_body>;
@@ -184,7 +184,8 @@ class Exchange {
     const auto models = sh_.pool.models().union_models(sh_.pool.routable_mask());
     nlohmann::ordered_json data = nlohmann::ordered_json::array();
     for (const auto& m : models) {
-      data.push_back({{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.provider}});
+      data.push_back(
+          {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.provider}});
     }
     return nlohmann::ordered_json{{"object", "list"}, {"data", std::move(data)}}.dump();
   }
@@ -200,16 +201,17 @@ class Exchange {
     }
     const char* status = healthy == 0 ? "unhealthy" : healthy < total ? "degraded" : "healthy";
     nlohmann::ordered_json j = {{"status", status},
-                        {"models", models.size()},
-                        {"providers", providers},
-                        {"endpoints", {{"healthy", healthy}, {"total", total}}}};
+                                {"models", models.size()},
+                                {"providers", providers},
+                                {"endpoints", {{"healthy", healthy}, {"total", total}}}};
     return {healthy == 0 ? http::status::service_unavailable : http::status::ok, j.dump()};
   }
 
   static std::string version_json() {
-    return nlohmann::ordered_json{{"name", "olla"},
-                          {"version", OLLA_VERSION},
-                          {"build", {{"compiler", __VERSION__}, {"boost", BOOST_LIB_VERSION}}}}
+    return nlohmann::ordered_json{
+        {"name", "olla"},
+        {"version", OLLA_VERSION},
+        {"build", {{"compiler", __VERSION__}, {"boost", BOOST_LIB_VERSION}}}}
         .dump();
   }
 
@@ -268,10 +270,10 @@ class Exchange {
     }
 
     std::vector<std::size_t> tried;
-    const std::size_t max_attempts =
-        !cfg_.proxy.retry_enabled       ? 1
-        : cfg_.proxy.retry_max_attempts ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
-                                        : sh_.pool.size();
+    const std::size_t max_attempts = !cfg_.proxy.retry_enabled ? 1
+                                     : cfg_.proxy.retry_max_attempts
+                                         ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
+                                         : sh_.pool.size();
     for (;;) {
       auto sel = sh_.pool.select(model_, tried);
       if (!sel.ok()) {
@@ -312,12 +314,13 @@ class Exchange {
   task<Outcome> attempt() {
     auto& ep = *endpoint_;
     for (int conn_try = 0; conn_try < 2; ++conn_try) {
-      std::optional<stream_t> pooled = conn_try == 0 ? worker_.upstreams.take(endpoint_index_)
-                                                     : std::nullopt;
+      std::optional<stream_t> pooled =
+          conn_try == 0 ? worker_.upstreams.take(endpoint_index_) : std::nullopt;
       const bool reused = pooled.has_value();
       stream_t upstream = reused ? std::move(*pooled) : stream_t(client_.get_executor());
       if (!reused) {
-        if (auto ec = co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout)) {
+        if (auto ec =
+                co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout)) {
           last_error_ = "cannot connect to endpoint " + ep.cfg.name + ": " + ec.message();
           // Passive health: a refused connection takes the endpoint out until the next probe.
           ep.status.store(pool::EndpointStatus::offline);
@@ -333,7 +336,8 @@ class Exchange {
       if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
       if (sent) {
         if (reused && can_replay() && conn_try == 0) continue;  // stale pooled connection
-        last_error_ = "endpoint " + ep.cfg.name + " failed while sending the request: " + sent.message();
+        last_error_ =
+            "endpoint " + ep.cfg.name + " failed while sending the request: " + sent.message();
         co_return Outcome::retry;
       }
       beast::flat_buffer ubuf;
@@ -392,9 +396,8 @@ class Exchange {
       }
       out.insert(f.name(), name, f.value());
     }
-    out.set(http::field::host, ep.port == 80 || ep.port == 443
-                                   ? ep.host
-                                   : ep.host + ":" + std::to_string(ep.port));
+    out.set(http::field::host,
+            ep.port == 80 || ep.port == 443 ? ep.host : ep.host + ":" + std::to_string(ep.port));
     out.set("X-Request-ID", rid_);
     out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, peer_));
     out.set("X-Forwarded-Proto", "http");
@@ -464,7 +467,8 @@ class Exchange {
         error_body.resize(old + n);
         if (ec) {
           if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
-          last_error_ = "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
+          last_error_ =
+              "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
           co_return Outcome::retry;
         }
       }
@@ -474,14 +478,16 @@ class Exchange {
       const bool no_deployments = upstream_status_ != 429 ||
                                   error_body.find("No deployments available") != std::string::npos;
       if (no_deployments && can_replay() && more_candidates()) {
-        last_error_ = "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(upstream_status_);
+        last_error_ =
+            "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(upstream_status_);
         if (uh.keep_alive()) worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
         co_return Outcome::retry;
       }
     }
     if (have_error_body && is_json) {
       const std::string provider = provider_of_model();
-      if (auto enriched = observe::enrich_upstream_error(error_body, provider, endpoint_->cfg.name)) {
+      if (auto enriched =
+              observe::enrich_upstream_error(error_body, provider, endpoint_->cfg.name)) {
         error_body = std::move(*enriched);
       }
     }
@@ -728,7 +734,8 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
     first = false;
     auto [rec, n] = co_await http::async_read_header(client, buf, parser, use_tuple);
     if (rec) {
-      if (is_http_parse_error(rec) || rec == http::error::body_limit) co_await reject(client, cfg, rec);
+      if (is_http_parse_error(rec) || rec == http::error::body_limit)
+        co_await reject(client, cfg, rec);
       break;
     }
     Exchange exchange(client, buf, parser, piece, worker, shared, peer);

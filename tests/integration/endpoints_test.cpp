@@ -32,7 +32,8 @@ void expect_olla_headers(const Response& r, const std::string& model) {
 }
 
 TEST_F(Endpoints, ChatCompletion) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = json::parse(r.body);
   EXPECT_EQ(j["object"], "chat.completion");
@@ -46,7 +47,8 @@ TEST_F(Endpoints, ChatCompletion) {
 }
 
 TEST_F(Endpoints, UnprefixedPathsPassThrough) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/chat/completions", chat_body("claude-3-opus", false));
+  auto r = request(stack.port(), "POST", "/olla/litellm/chat/completions",
+                   chat_body("claude-3-opus", false));
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(stack.mock().last_request()["target"], "/chat/completions");
   expect_olla_headers(r, "claude-3-opus");
@@ -63,8 +65,9 @@ TEST_F(Endpoints, TextCompletion) {
 }
 
 TEST_F(Endpoints, Embeddings) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/embeddings",
-                   R"({"model":"text-embedding-ada-002","input":"The quick brown fox jumps over the lazy dog"})");
+  auto r = request(
+      stack.port(), "POST", "/olla/litellm/v1/embeddings",
+      R"({"model":"text-embedding-ada-002","input":"The quick brown fox jumps over the lazy dog"})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto j = json::parse(r.body);
   EXPECT_EQ(j["object"], "list");
@@ -134,9 +137,11 @@ TEST_F(Endpoints, ProbesPassThrough) {
 }
 
 TEST_F(Endpoints, DatabaseEndpointsKeepLiteLLMsAnswer) {
-  const std::vector<std::pair<std::string, std::string>> routes = {
-      {"POST", "/key/generate"}, {"GET", "/key/info?key=sk-1"}, {"GET", "/user/info"},
-      {"GET", "/team/info"},     {"GET", "/spend/calculate"}};
+  const std::vector<std::pair<std::string, std::string>> routes = {{"POST", "/key/generate"},
+                                                                   {"GET", "/key/info?key=sk-1"},
+                                                                   {"GET", "/user/info"},
+                                                                   {"GET", "/team/info"},
+                                                                   {"GET", "/spend/calculate"}};
   for (const auto& [method, path] : routes) {
     auto r = request(stack.port(), method, "/olla/litellm" + path, method == "POST" ? "{}" : "");
     EXPECT_EQ(r.status, 500) << path;
@@ -148,8 +153,8 @@ TEST_F(Endpoints, DatabaseEndpointsKeepLiteLLMsAnswer) {
 }
 
 TEST_F(Endpoints, RequestIdHonouredOrMinted) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
-                   {{"X-Request-ID", "client-id-42"}});
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                   chat_body("gpt-4", false), {{"X-Request-ID", "client-id-42"}});
   EXPECT_EQ(r.header("x-olla-request-id"), "client-id-42");
   EXPECT_EQ(stack.mock().last_request()["headers"]["x-request-id"], "client-id-42");
 
@@ -160,16 +165,17 @@ TEST_F(Endpoints, RequestIdHonouredOrMinted) {
 }
 
 TEST_F(Endpoints, UpstreamSeesRewrittenHeaders) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
-                   {{"Authorization", "Bearer sk-virtual-key"},
-                    {"Host", "gateway.example:40114"},
-                    {"Connection", "keep-alive, X-Hop-Secret"},
-                    {"X-Hop-Secret", "must not pass"},
-                    {"Keep-Alive", "timeout=5"},
-                    {"Proxy-Authorization", "Basic abc"},
-                    {"TE", "trailers"},
-                    {"X-Forwarded-For", "10.1.2.3"},
-                    {"X-Custom", "kept"}});
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
+              {{"Authorization", "Bearer sk-virtual-key"},
+               {"Host", "gateway.example:40114"},
+               {"Connection", "keep-alive, X-Hop-Secret"},
+               {"X-Hop-Secret", "must not pass"},
+               {"Keep-Alive", "timeout=5"},
+               {"Proxy-Authorization", "Basic abc"},
+               {"TE", "trailers"},
+               {"X-Forwarded-For", "10.1.2.3"},
+               {"X-Custom", "kept"}});
   ASSERT_EQ(r.status, 200);
   auto h = stack.mock().last_request()["headers"];
   EXPECT_EQ(h["authorization"], "Bearer sk-virtual-key");
@@ -187,7 +193,8 @@ TEST_F(Endpoints, UpstreamSeesRewrittenHeaders) {
 TEST_F(Endpoints, LargeBodyIsStreamedIntact) {
   // Over max_inspect_bytes (1 MiB): routed without reading the model, body streamed whole.
   std::string big(3u << 20, 'x');
-  const std::string body = R"({"model":"gpt-4","messages":[{"role":"user","content":")" + big + R"("}]})";
+  const std::string body =
+      R"({"model":"gpt-4","messages":[{"role":"user","content":")" + big + R"("}]})";
   auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", body);
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
   EXPECT_EQ(stack.mock().last_request()["body"].get<std::string>().size(), body.size());
@@ -196,13 +203,15 @@ TEST_F(Endpoints, LargeBodyIsStreamedIntact) {
 
 TEST_F(Endpoints, ChunkedRequestBodyForwarded) {
   const std::string body = chat_body("gpt-4", false);
-  std::string raw = "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  std::string raw =
+      "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   const auto half = body.size() / 2;
   char size1[16], size2[16];
   std::snprintf(size1, sizeof size1, "%zx", half);
   std::snprintf(size2, sizeof size2, "%zx", body.size() - half);
-  raw += std::string(size1) + "\r\n" + body.substr(0, half) + "\r\n" + size2 + "\r\n" + body.substr(half) + "\r\n0\r\n\r\n";
+  raw += std::string(size1) + "\r\n" + body.substr(0, half) + "\r\n" + size2 + "\r\n" +
+         body.substr(half) + "\r\n0\r\n\r\n";
   auto out = raw_exchange(stack.port(), raw);
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
   EXPECT_NE(out.find("X-Olla-Model: gpt-4"), std::string::npos) << out;
@@ -217,7 +226,9 @@ TEST_F(Endpoints, KeepAliveServesManyRequestsOnOneConnection) {
   raw += "GET /olla/litellm/health/liveliness HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   auto out = raw_exchange(stack.port(), raw);
   std::size_t count = 0;
-  for (auto pos = out.find("HTTP/1.1 200"); pos != std::string::npos; pos = out.find("HTTP/1.1 200", pos + 1)) ++count;
+  for (auto pos = out.find("HTTP/1.1 200"); pos != std::string::npos;
+       pos = out.find("HTTP/1.1 200", pos + 1))
+    ++count;
   EXPECT_EQ(count, 4u) << out;
 }
 

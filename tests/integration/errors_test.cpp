@@ -28,8 +28,8 @@ class Errors : public ::testing::Test {
 };
 
 TEST_F(Errors, RateLimitKeepsRetryAfterAndGainsContext) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
-                   {{"x-mock-fail", "429"}});
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                   chat_body("gpt-4", false), {{"x-mock-fail", "429"}});
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.header("retry-after"), "7");
   EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-gateway");
@@ -53,8 +53,10 @@ TEST_F(Errors, TraversalIsRefusedAndNeverReachesTheBackend) {
 }
 
 TEST_F(Errors, UnknownRouteIs404Json) {
-  expect_gateway_error(request(stack.port(), "GET", "/v1/chat/completions"), 404, "not_found_error");
-  expect_gateway_error(request(stack.port(), "GET", "/olla/other/v1/models"), 404, "not_found_error");
+  expect_gateway_error(request(stack.port(), "GET", "/v1/chat/completions"), 404,
+                       "not_found_error");
+  expect_gateway_error(request(stack.port(), "GET", "/olla/other/v1/models"), 404,
+                       "not_found_error");
 }
 
 TEST_F(Errors, MalformedHttpGets400AndTheDaemonServesOn) {
@@ -62,23 +64,26 @@ TEST_F(Errors, MalformedHttpGets400AndTheDaemonServesOn) {
   EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
   EXPECT_NE(out.find("invalid_request_error"), std::string::npos);
   EXPECT_NE(out.find("X-Olla-Request-ID"), std::string::npos);
-  out = raw_exchange(stack.port(), "GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello");
+  out = raw_exchange(
+      stack.port(),
+      "GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello");
   EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
   auto r = request(stack.port(), "GET", "/olla/litellm/health");
   EXPECT_EQ(r.status, 200);
 }
 
 TEST_F(Errors, BackendResetBeforeAnswerIs502) {
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
-                   {{"x-mock-fail", "reset"}});
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                   chat_body("gpt-4", false), {{"x-mock-fail", "reset"}});
   expect_gateway_error(r, 502, "upstream_error");
 }
 
 TEST(ErrorsTimeout, SlowHeadersBeyondResponseTimeoutIs504) {
   Stack stack({mock::MockOptions{}}, "proxy:\n  response_timeout: 300ms\n");
   ASSERT_TRUE(stack.wait_healthy(1));
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
-                   {{"x-mock-fail", "slow-headers"}, {"x-mock-delay-ms", "2000"}});
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
+              {{"x-mock-fail", "slow-headers"}, {"x-mock-delay-ms", "2000"}});
   expect_gateway_error(r, 504, "upstream_timeout");
 }
 
@@ -87,7 +92,8 @@ TEST(ErrorsNoBackend, AllBackendsDownIs503WithRequestId) {
   ASSERT_TRUE(stack.wait_healthy(1));
   stack.mock().stop();
   // The first request may find the endpoint before its probe notices; it must still be JSON.
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_TRUE(r.status == 502 || r.status == 503) << r.status;
   r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   expect_gateway_error(r, 503, "no_healthy_endpoints");
@@ -98,12 +104,14 @@ TEST(ErrorsNoBackend, AllBackendsDownIs503WithRequestId) {
 
 TEST(ErrorsFailover, NoDeploymentsIsRetriedOnAnotherEndpoint) {
   // Probes far apart, so the endpoint stays "healthy" while it fails requests.
-  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n", "60s");
+  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n",
+              "60s");
   ASSERT_TRUE(stack.wait_healthy(2));
   // "No deployments available" is one LiteLLM instance cooling down: the other one serves.
   stack.mock(0).set_fail_mode("no-deployments");
   for (int i = 0; i < 4; ++i) {
-    auto ok = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto ok = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                      chat_body("gpt-4", false));
     EXPECT_EQ(ok.status, 200) << ok.body;
     EXPECT_EQ(ok.header("x-olla-endpoint"), "litellm-1");
   }
@@ -116,23 +124,27 @@ namespace olla::test {
 namespace {
 
 TEST(ErrorsFailover, PlainRateLimitIsNotRetried) {
-  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n", "60s");
+  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n",
+              "60s");
   ASSERT_TRUE(stack.wait_healthy(2));
   stack.mock(0).set_fail_mode("429");
   stack.mock(1).set_fail_mode("429");
   const auto before = stack.mock(0).requests() + stack.mock(1).requests();
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(stack.mock(0).requests() + stack.mock(1).requests(), before + 1)
       << "a client's own rate limit must reach it, not be retried elsewhere";
 }
 
 TEST(ErrorsFailover, ResetBeforeAnswerIsRetriedOnAnotherEndpoint) {
-  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n", "60s");
+  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "proxy:\n  load_balancer: round-robin\n",
+              "60s");
   ASSERT_TRUE(stack.wait_healthy(2));
   stack.mock(1).set_fail_mode("reset");
   for (int i = 0; i < 4; ++i) {
-    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                     chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-0");
   }

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,8 +13,6 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "olla/config/config.hpp"
 
@@ -35,7 +35,8 @@ std::string lower(std::string s) {
 
 template <typename Fields>
 void copy_headers(const Fields& from, Response& to) {
-  for (const auto& f : from) to.headers[lower(std::string(f.name_string()))] = std::string(f.value());
+  for (const auto& f : from)
+    to.headers[lower(std::string(f.name_string()))] = std::string(f.value());
 }
 
 http::request<http::string_body> make_request(const std::string& method, const std::string& target,
@@ -72,7 +73,8 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
   run([&]() -> asio::awaitable<void> {
     beast::tcp_stream s(co_await asio::this_coro::executor);
     s.expires_after(kTimeout);
-    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                          use_tuple);
     if (cec) co_return;
     auto req = make_request(method, target, body, headers);
     auto [wec, wn] = co_await http::async_write(s, req, use_tuple);
@@ -96,7 +98,8 @@ StreamResult stream(std::uint16_t port, const std::string& target, const std::st
   run([&]() -> asio::awaitable<void> {
     beast::tcp_stream s(co_await asio::this_coro::executor);
     s.expires_after(kTimeout);
-    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                          use_tuple);
     if (cec) {
       out.error = cec.message();
       co_return;
@@ -148,12 +151,14 @@ StreamResult stream(std::uint16_t port, const std::string& target, const std::st
   return out;
 }
 
-std::string raw_exchange(std::uint16_t port, const std::string& bytes, std::chrono::milliseconds timeout) {
+std::string raw_exchange(std::uint16_t port, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
   std::string out;
   run([&]() -> asio::awaitable<void> {
     beast::tcp_stream s(co_await asio::this_coro::executor);
     s.expires_after(timeout);
-    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+    auto [cec] = co_await s.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                          use_tuple);
     if (cec) co_return;
     auto [wec, wn] = co_await asio::async_write(s, asio::buffer(bytes), use_tuple);
     char buf[4096];
@@ -177,7 +182,9 @@ Stack::Stack(std::vector<mock::MockOptions> mocks, const std::string& extra_yaml
     mocks_.push_back(std::make_unique<mock::MockLiteLLM>(mocks[i]));
     const auto port = mocks_.back()->start();
     yaml += "      - url: http://127.0.0.1:" + std::to_string(port) + "\n";
-    yaml += "        name: " + (mocks.size() == 1 ? std::string("litellm-gateway") : "litellm-" + std::to_string(i)) + "\n";
+    yaml += "        name: " +
+            (mocks.size() == 1 ? std::string("litellm-gateway") : "litellm-" + std::to_string(i)) +
+            "\n";
     yaml += "        type: litellm\n        check_interval: " + check_interval + "\n";
     yaml += "        check_timeout: 500ms\n";
   }

@@ -31,10 +31,10 @@ struct Frame {
 };
 
 struct StreamResult {
-  Response head;                 // status and headers; body is everything received
+  Response head;  // status and headers; body is everything received
   std::vector<Frame> frames;
-  bool complete = false;         // the body ended with its proper terminator
-  std::string error;             // transport error, if any
+  bool complete = false;  // the body ended with its proper terminator
+  std::string error;      // transport error, if any
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -61,7 +61,8 @@ class Stack {
   server::Gateway& gateway() { return *gateway_; }
 
   // Polls /olla/litellm/health until `healthy` endpoints are healthy with models (bounded).
-  bool wait_healthy(std::size_t healthy, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool wait_healthy(std::size_t healthy,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   std::vector<std::unique_ptr<mock::MockLiteLLM>> mocks_;

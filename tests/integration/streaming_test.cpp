@@ -20,7 +20,8 @@ class Streaming : public ::testing::Test {
 };
 
 TEST_F(Streaming, SseFramesWithUsageAndDone) {
-  auto s = stream(stack.port(), "/olla/litellm/v1/chat/completions", chat_body("gpt-4", true, true));
+  auto s =
+      stream(stack.port(), "/olla/litellm/v1/chat/completions", chat_body("gpt-4", true, true));
   ASSERT_EQ(s.head.status, 200) << s.error;
   EXPECT_TRUE(s.complete);
   EXPECT_EQ(s.head.header("content-type"), "text/event-stream");
@@ -75,22 +76,26 @@ TEST_F(Streaming, ClientHangUpReachesTheBackendAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_GT(stack.mock().disconnects(), before) << "the backend never saw the hang-up";
-  const auto seen_after =
-      std::chrono::duration_cast<std::chrono::milliseconds>(stack.mock().last_disconnect() - closed_at);
-  EXPECT_LT(seen_after.count(), 100) << "the backend kept generating for " << seen_after.count() << " ms";
+  const auto seen_after = std::chrono::duration_cast<std::chrono::milliseconds>(
+      stack.mock().last_disconnect() - closed_at);
+  EXPECT_LT(seen_after.count(), 100)
+      << "the backend kept generating for " << seen_after.count() << " ms";
   // The hang-up is not the endpoint's fault: it stays healthy and serves the next request.
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 200);
 }
 
 TEST_F(Streaming, HangUpWhileWaitingForHeadersReachesTheBackend) {
   const auto before = stack.mock().disconnects();
   std::thread client([&] {
-    raw_exchange(stack.port(),
-                 "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-mock-fail: hang\r\n"
-                 "Content-Type: application/json\r\nContent-Length: " +
-                     std::to_string(chat_body("gpt-4", false).size()) + "\r\n\r\n" + chat_body("gpt-4", false),
-                 std::chrono::milliseconds(300));
+    raw_exchange(
+        stack.port(),
+        "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\nx-mock-fail: hang\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(chat_body("gpt-4", false).size()) + "\r\n\r\n" +
+            chat_body("gpt-4", false),
+        std::chrono::milliseconds(300));
   });
   client.join();
   const auto closed_at = Clock::now();

@@ -26,8 +26,8 @@ struct EndpointConfig {
   Duration check_timeout{2000};
 
   // Derived from url.
-  std::string scheme;     // http or https
-  std::string host;       // no brackets for IPv6
+  std::string scheme;  // http or https
+  std::string host;    // no brackets for IPv6
   std::uint16_t port = 0;
   std::string base_path;  // "" or "/prefix" without trailing slash
 };
@@ -75,7 +75,7 @@ struct Config {
   DiscoveryConfig discovery;
   ModelRegistryConfig model_registry;
   LoggingConfig logging;
-  std::string source;  // file the config came from, for messages
+  std::string source;                 // file the config came from, for messages
   std::vector<std::string> warnings;  // non-fatal findings, logged at start-up
 };
 

@@ -6,7 +6,8 @@
 namespace olla::pool {
 
 // The provider of a model, in the order the contract gives: LiteLLM's /model/info provider, else a
-// provider prefix ("bedrock/x"), else the name family ("gpt-*" -> openai), else the backend's owned_by.
+// provider prefix ("bedrock/x"), else the name family ("gpt-*" -> openai), else the backend's
+// owned_by.
 std::string resolve_provider(std::string_view model, std::string_view model_info_provider,
                              std::string_view owned_by);
 
