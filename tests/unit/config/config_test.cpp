@@ -44,9 +44,9 @@ class ScopedEnv {
 class ConfigTest : public ::testing::Test {
  protected:
   ConfigTest() {
-    for (const char* var : {"OLLA_SERVER_HOST", "OLLA_SERVER_PORT", "OLLA_SERVER_THREADS",
-                            "OLLA_LOGGING_LEVEL", "OLLA_LOGGING_FORMAT",
-                            "OLLA_PROXY_LOAD_BALANCER", "OLLA_CONFIG_FILE"}) {
+    for (const char* var :
+         {"OLLA_SERVER_HOST", "OLLA_SERVER_PORT", "OLLA_SERVER_THREADS", "OLLA_LOGGING_LEVEL",
+          "OLLA_LOGGING_FORMAT", "OLLA_PROXY_LOAD_BALANCER", "OLLA_CONFIG_FILE"}) {
       cleared_.push_back(std::make_unique<ScopedEnv>(var, nullptr));
     }
   }
@@ -329,8 +329,9 @@ TEST_F(ConfigTest, UnknownLoadBalancer) {
 
 TEST_F(ConfigTest, EveryBalancerNameIsAccepted) {
   for (const char* name : {"priority", "round-robin", "least-connections"}) {
-    EXPECT_EQ(load_string(std::string("proxy:\n  load_balancer: ") + name + "\n").proxy.load_balancer,
-              name);
+    EXPECT_EQ(
+        load_string(std::string("proxy:\n  load_balancer: ") + name + "\n").proxy.load_balancer,
+        name);
   }
 }
 
@@ -399,8 +400,8 @@ TEST_F(ConfigTest, UserOnlyInUrlIsRefused) {
 }
 
 TEST_F(ConfigTest, MissingUrl) {
-  const auto msg = error_of(
-      "discovery:\n  static:\n    endpoints:\n      - name: a\n        priority: 1\n");
+  const auto msg =
+      error_of("discovery:\n  static:\n    endpoints:\n      - name: a\n        priority: 1\n");
   EXPECT_NE(msg.find("discovery.static.endpoints[0].url"), std::string::npos) << msg;
   EXPECT_NE(msg.find("required"), std::string::npos) << msg;
 }
@@ -444,7 +445,8 @@ TEST_F(ConfigTest, DefaultNameIsHostAndPort) {
 }
 
 TEST_F(ConfigTest, HttpsUrlDefaultsToPort443) {
-  const auto& ep = load_string(endpoint_yaml("https://litellm.example.com")).discovery.endpoints[0];
+  const EndpointConfig ep =
+      load_string(endpoint_yaml("https://litellm.example.com")).discovery.endpoints[0];
   EXPECT_EQ(ep.scheme, "https");
   EXPECT_EQ(ep.host, "litellm.example.com");
   EXPECT_EQ(ep.port, 443);
@@ -452,13 +454,14 @@ TEST_F(ConfigTest, HttpsUrlDefaultsToPort443) {
 }
 
 TEST_F(ConfigTest, HttpUrlDefaultsToPort80) {
-  const auto& ep = load_string(endpoint_yaml("http://litellm")).discovery.endpoints[0];
+  const EndpointConfig ep = load_string(endpoint_yaml("http://litellm")).discovery.endpoints[0];
   EXPECT_EQ(ep.scheme, "http");
   EXPECT_EQ(ep.port, 80);
 }
 
 TEST_F(ConfigTest, SchemeIsCaseInsensitive) {
-  const auto& ep = load_string(endpoint_yaml("HTTPS://litellm:8443")).discovery.endpoints[0];
+  const EndpointConfig ep =
+      load_string(endpoint_yaml("HTTPS://litellm:8443")).discovery.endpoints[0];
   EXPECT_EQ(ep.scheme, "https");
   EXPECT_EQ(ep.port, 8443);
 }
@@ -468,23 +471,25 @@ TEST_F(ConfigTest, BasePathParsing) {
     const char* url;
     const char* base;
   };
-  for (const Case& c : {Case{"http://h:4000", ""}, Case{"http://h:4000/", ""},
-                        Case{"http://h:4000/litellm", "/litellm"},
-                        Case{"http://h:4000/litellm/", "/litellm"},
-                        Case{"http://h:4000/a/b//", "/a/b"}, Case{"https://h/proxy/v2", "/proxy/v2"}}) {
-    const auto& ep = load_string(endpoint_yaml(c.url)).discovery.endpoints[0];
+  for (const Case& c :
+       {Case{"http://h:4000", ""}, Case{"http://h:4000/", ""},
+        Case{"http://h:4000/litellm", "/litellm"}, Case{"http://h:4000/litellm/", "/litellm"},
+        Case{"http://h:4000/a/b//", "/a/b"}, Case{"https://h/proxy/v2", "/proxy/v2"}}) {
+    const EndpointConfig ep = load_string(endpoint_yaml(c.url)).discovery.endpoints[0];
     EXPECT_EQ(ep.base_path, c.base) << c.url;
     EXPECT_EQ(ep.host, "h") << c.url;
   }
 }
 
 TEST_F(ConfigTest, Ipv6Host) {
-  const auto& ep = load_string(endpoint_yaml("http://[::1]:4000/lite")).discovery.endpoints[0];
+  const EndpointConfig ep =
+      load_string(endpoint_yaml("http://[::1]:4000/lite")).discovery.endpoints[0];
   EXPECT_EQ(ep.host, "::1");
   EXPECT_EQ(ep.port, 4000);
   EXPECT_EQ(ep.base_path, "/lite");
 
-  const auto& no_port = load_string(endpoint_yaml("https://[2001:db8::5]")).discovery.endpoints[0];
+  const EndpointConfig no_port =
+      load_string(endpoint_yaml("https://[2001:db8::5]")).discovery.endpoints[0];
   EXPECT_EQ(no_port.host, "2001:db8::5");
   EXPECT_EQ(no_port.port, 443);
 }
@@ -495,10 +500,10 @@ TEST_F(ConfigTest, Ipv6WithoutClosingBracketIsRefused) {
 }
 
 TEST_F(ConfigTest, PathsGetALeadingSlash) {
-  const auto& ep = load_string(endpoint_yaml("http://h:1") +
-                               "        model_url: v1/models\n"
-                               "        health_check_url: health/readiness\n")
-                       .discovery.endpoints[0];
+  const EndpointConfig ep = load_string(endpoint_yaml("http://h:1") +
+                                        "        model_url: v1/models\n"
+                                        "        health_check_url: health/readiness\n")
+                                .discovery.endpoints[0];
   EXPECT_EQ(ep.model_url, "/v1/models");
   EXPECT_EQ(ep.health_check_url, "/health/readiness");
 }

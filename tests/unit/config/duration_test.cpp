@@ -33,9 +33,10 @@ TEST(ParseDuration, BareIntegerIsSeconds) {
 }
 
 TEST(ParseDuration, Garbage) {
-  for (const char* bad : {"", "abc", "5 parsecs", "5x", "5sec", "s", "ms", "-5s", "+5s", " 5s",
-                          "5s ", "1m30", "5s5", "1..5s", "1.2.3s", ".s", "1,5s", "5d",
-                          "1234567890", "99999999999999999s"}) {
+  for (const char* bad : {"",    "abc",  "5 parsecs", "5x",         "5sec",
+                          "s",   "ms",   "-5s",       "+5s",        " 5s",
+                          "5s ", "1m30", "5s5",       "1..5s",      "1.2.3s",
+                          ".s",  "1,5s", "5d",        "1234567890", "99999999999999999s"}) {
     EXPECT_EQ(parse_duration(bad), std::nullopt) << '"' << bad << '"';
   }
 }

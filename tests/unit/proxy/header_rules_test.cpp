@@ -38,7 +38,8 @@ TEST(IsHopByHop, EndToEndHeadersAreKept) {
 }
 
 TEST(ConnectionTokens, SplitsTrimsAndLowerCases) {
-  EXPECT_EQ(connection_tokens("close, X-Foo , keep-alive"), (Tokens{"close", "x-foo", "keep-alive"}));
+  EXPECT_EQ(connection_tokens("close, X-Foo , keep-alive"),
+            (Tokens{"close", "x-foo", "keep-alive"}));
 }
 
 TEST(ConnectionTokens, EmptyPiecesAndWhitespace) {

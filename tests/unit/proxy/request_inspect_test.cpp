@@ -10,7 +10,8 @@ namespace {
 TEST(ExtractModel, TopLevelModel) {
   EXPECT_EQ(extract_model(R"({"model":"gpt-4","messages":[]})"), "gpt-4");
   EXPECT_EQ(extract_model(R"({"messages":[],"model":"claude-3-opus"})"), "claude-3-opus");
-  EXPECT_EQ(extract_model(" \n{ \"model\" : \"bedrock/claude-3-opus\" }\n"), "bedrock/claude-3-opus");
+  EXPECT_EQ(extract_model(" \n{ \"model\" : \"bedrock/claude-3-opus\" }\n"),
+            "bedrock/claude-3-opus");
 }
 
 TEST(ExtractModel, EscapesAreDecoded) {

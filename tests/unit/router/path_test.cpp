@@ -21,9 +21,7 @@ TEST(PercentDecode, Escapes) {
   EXPECT_EQ(percent_decode("%e2%82%ac"), "\xe2\x82\xac");
 }
 
-TEST(PercentDecode, DecodedOnlyOnce) {
-  EXPECT_EQ(percent_decode("%252e"), "%2e");
-}
+TEST(PercentDecode, DecodedOnlyOnce) { EXPECT_EQ(percent_decode("%252e"), "%2e"); }
 
 TEST(PercentDecode, MalformedEscapes) {
   for (const char* bad : {"%", "%4", "a%", "a%4", "%zz", "%4g", "%g4", "100%", "%%41", "% 41"}) {
@@ -70,9 +68,9 @@ TEST(IsTraversal, MalformedEncodingIsUnsafe) {
 }
 
 TEST(IsTraversal, DotsThatAreNotASegment) {
-  for (const char* ok : {"/a/..b", "/a/b..", "/v1/models", "/a/./b", "/.", "/...", "/a/...b",
-                         "/..a/b", "/a.b/c", "/%2e/x", "/", "", "/v1/chat/completions",
-                         "/a/%2e%2e%2e/b", "/a/.%2e.b"}) {
+  for (const char* ok :
+       {"/a/..b", "/a/b..", "/v1/models", "/a/./b", "/.", "/...", "/a/...b", "/..a/b", "/a.b/c",
+        "/%2e/x", "/", "", "/v1/chat/completions", "/a/%2e%2e%2e/b", "/a/.%2e.b"}) {
     EXPECT_FALSE(is_traversal(ok)) << '"' << ok << '"';
   }
 }

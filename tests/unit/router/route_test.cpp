@@ -9,13 +9,20 @@ namespace olla::router {
 // Readable names in failure messages.
 std::ostream& operator<<(std::ostream& os, RouteKind k) {
   switch (k) {
-    case RouteKind::proxy: return os << "proxy";
-    case RouteKind::models: return os << "models";
-    case RouteKind::provider_health: return os << "provider_health";
-    case RouteKind::internal_health: return os << "internal_health";
-    case RouteKind::version: return os << "version";
-    case RouteKind::bad_path: return os << "bad_path";
-    case RouteKind::not_found: return os << "not_found";
+    case RouteKind::proxy:
+      return os << "proxy";
+    case RouteKind::models:
+      return os << "models";
+    case RouteKind::provider_health:
+      return os << "provider_health";
+    case RouteKind::internal_health:
+      return os << "internal_health";
+    case RouteKind::version:
+      return os << "version";
+    case RouteKind::bad_path:
+      return os << "bad_path";
+    case RouteKind::not_found:
+      return os << "not_found";
   }
   return os << "?";
 }
@@ -43,14 +50,16 @@ TEST(Route, ProxyStripsPrefix) {
 }
 
 TEST(Route, ProxyKeepsQueryString) {
-  expect_proxy("GET", "/olla/litellm/v1/chat/completions?foo=bar&baz", "/v1/chat/completions?foo=bar&baz");
+  expect_proxy("GET", "/olla/litellm/v1/chat/completions?foo=bar&baz",
+               "/v1/chat/completions?foo=bar&baz");
   expect_proxy("GET", "/olla/litellm/spend/logs?api_key=sk-1&start_date=2024-01-01",
                "/spend/logs?api_key=sk-1&start_date=2024-01-01");
   expect_proxy("GET", "/olla/litellm/x?", "/x?");
 }
 
 TEST(Route, ProxyKeepsEncodingAsSent) {
-  expect_proxy("GET", "/olla/litellm/v1/models/bedrock%2Fclaude-3", "/v1/models/bedrock%2Fclaude-3");
+  expect_proxy("GET", "/olla/litellm/v1/models/bedrock%2Fclaude-3",
+               "/v1/models/bedrock%2Fclaude-3");
 }
 
 TEST(Route, ModelsAnsweredByTheGateway) {
