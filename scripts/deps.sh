@@ -7,20 +7,19 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build pkg-config ccache curl ca-certificates
           libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev nodejs npm)
+  packages+=(libgtest-dev)
+  # Node.js may come from outside Debian's packages (as on the CI image, where nodejs ships npm):
+  # any node >= 18 with npm will do; otherwise Debian's.
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null ||
+     [[ "$(node -p 'process.versions.node.split(".")[0]')" -lt 18 ]]; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node 20 may come from outside Debian's packages (as on the CI image); accept any node >= 18.
-if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null &&
-   [[ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ]]; then
-  missing=("${missing[@]/nodejs}")
-  missing=("${missing[@]/npm}")
-fi
-read -r -a missing <<< "${missing[*]}"
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   SUDO=""

@@ -29,6 +29,14 @@ std::optional<std::string> enrich_upstream_error(std::string_view body, std::str
   if (!j.is_object()) return std::nullopt;
   auto it = j.find("error");
   if (it == j.end() || !it->is_object()) return std::nullopt;
+  // LiteLLM writes the status as a string ("429"); the seed's shape has it as a number.
+  if (auto code = it->find("code"); code != it->end() && code->is_string()) {
+    const auto& text = code->get_ref<const std::string&>();
+    if (!text.empty() && text.size() <= 3 &&
+        text.find_first_not_of("0123456789") == std::string::npos) {
+      *code = std::stoi(text);
+    }
+  }
   if (!provider.empty()) (*it)["provider"] = provider;
   (*it)["endpoint"] = endpoint;
   return dump(j);

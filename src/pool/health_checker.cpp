@@ -14,6 +14,10 @@ namespace olla::pool {
 using namespace net;
 
 void HealthChecker::start(asio::io_context& ioc) {
+  ioc_ = &ioc;
+  for (std::size_t i = 0; i < pool_.size(); ++i) {
+    probe_timers_.push_back(std::make_unique<timer_t>(ioc.get_executor()));
+  }
   for (std::size_t i = 0; i < pool_.size(); ++i) {
     asio::co_spawn(ioc.get_executor(), probe_loop(i), asio::detached);
     if (cfg_.discovery.model_discovery_enabled) {
@@ -22,7 +26,12 @@ void HealthChecker::start(asio::io_context& ioc) {
   }
 }
 
-task<void> HealthChecker::probe(std::size_t i) {
+void HealthChecker::request_probe(std::size_t i) {
+  if (!ioc_ || i >= probe_timers_.size()) return;
+  asio::post(*ioc_, [this, i] { probe_timers_[i]->cancel(); });
+}
+
+task<config::Duration> HealthChecker::probe(std::size_t i) {
   auto& ep = pool_.at(i);
   const auto res =
       co_await proxy::http_get(ep.cfg, ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
@@ -41,19 +50,21 @@ task<void> HealthChecker::probe(std::size_t i) {
       cfg_.discovery.model_discovery_enabled) {
     co_await discover_models(i);
   }
+  co_return now == EndpointStatus::rate_limited ? parse_retry_after(res.retry_after)
+                                                : config::Duration(0);
 }
 
 task<void> HealthChecker::probe_loop(std::size_t i) {
   auto& ep = pool_.at(i);
-  timer_t timer(co_await asio::this_coro::executor);
+  auto& timer = *probe_timers_[i];
   int failures = 0;
   for (;;) {
-    co_await probe(i);
-    const auto status = ep.status.load();
-    failures = status == EndpointStatus::healthy ? 0 : failures + 1;
-    timer.expires_after(next_probe_delay(ep.cfg.check_interval, failures > 0 ? failures - 1 : 0));
-    auto [ec] = co_await timer.async_wait(use_tuple);
-    if (ec) co_return;
+    const auto retry_after = co_await probe(i);
+    failures = ep.status.load() == EndpointStatus::healthy ? 0 : failures + 1;
+    // The interval doubles from the second failure in a row, so one blip is re-checked promptly.
+    timer.expires_after(
+        next_probe_delay(ep.cfg.check_interval, failures > 0 ? failures - 1 : 0, retry_after));
+    co_await timer.async_wait(use_tuple);  // cancelled by request_probe(): probe at once
   }
 }
 

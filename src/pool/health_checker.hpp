@@ -15,16 +15,21 @@ class HealthChecker {
   // Spawns the probe and discovery loops; they end when the io_context stops.
   void start(net::asio::io_context& ioc);
 
-  // One probe now (also used after a request-path connection failure).
-  net::task<void> probe(std::size_t endpoint);
-  net::task<void> discover_models(std::size_t endpoint);
+  // Asks for a probe of the endpoint now, from any thread (passive health: the request path saw
+  // a connection failure).
+  void request_probe(std::size_t endpoint);
 
  private:
+  // One probe; returns the Retry-After of a rate-limited answer (0 otherwise).
+  net::task<config::Duration> probe(std::size_t endpoint);
+  net::task<void> discover_models(std::size_t endpoint);
   net::task<void> probe_loop(std::size_t endpoint);
   net::task<void> discovery_loop(std::size_t endpoint);
 
   const config::Config& cfg_;
   EndpointPool& pool_;
+  net::asio::io_context* ioc_ = nullptr;
+  std::vector<std::unique_ptr<net::timer_t>> probe_timers_;
 };
 
 }  // namespace olla::pool

@@ -50,7 +50,7 @@ tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
 
 struct Gateway::Impl {
   explicit Impl(config::Config c)
-      : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool} {}
+      : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool, health} {}
 
   config::Config cfg;
   pool::EndpointPool pool;

@@ -324,6 +324,7 @@ class Exchange {
           last_error_ = "cannot connect to endpoint " + ep.cfg.name + ": " + ec.message();
           // Passive health: a refused connection takes the endpoint out until the next probe.
           ep.status.store(pool::EndpointStatus::offline);
+          sh_.health.request_probe(endpoint_index_);
           spdlog::warn("endpoint {} marked offline: {}", ep.cfg.name, ec.message());
           co_return Outcome::retry;
         }

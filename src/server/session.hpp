@@ -15,6 +15,7 @@ namespace olla::server {
 struct Shared {
   const config::Config& cfg;
   pool::EndpointPool& pool;
+  pool::HealthChecker& health;
   std::atomic<int> in_flight{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

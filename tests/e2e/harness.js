@@ -91,7 +91,7 @@ function launch(name, bin, args, pattern, timeoutMs) {
   keep(child.stdout, `[${name} out]`);
   keep(child.stderr, `[${name} err]`);
   proc.exitPromise = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       live.delete(child);
       proc.exited = { code, signal };
       resolve(proc.exited);
@@ -148,8 +148,8 @@ async function stopProc(proc) {
 }
 
 function configYaml(mockPort) {
-  // Every section is written out (see the report: the config loader currently refuses a
-  // config that leaves out a section such as server.request_limits or proxy.retry).
+  // Every section is written out, with short timeouts where a test could otherwise wait long
+  // (shutdown_timeout: stop() must not wait 10 s for a stream a test left open).
   return `# written by tests/e2e/harness.js
 server:
   host: 127.0.0.1

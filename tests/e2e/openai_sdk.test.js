@@ -382,6 +382,48 @@ describe('openai SDK through olla', { timeout: 50_000 }, () => {
     assert.equal(res.choices[0].message.content, expectedText(5));
   });
 
+  test('X-Olla-Response-Time counts the wait for the upstream\'s headers', T, async () => {
+    const { response } = await client.chat.completions
+      .create(
+        { model: 'gpt-4', messages: MESSAGES },
+        { headers: { 'x-mock-fail': 'slow-headers', 'x-mock-delay-ms': '600' } },
+      )
+      .withResponse();
+    const rt = response.headers.get('x-olla-response-time') ?? '';
+    assert.match(rt, /^\d+\.\d{3}s$/);
+    const secs = Number(rt.slice(0, -1));
+    assert.ok(secs >= 0.6 && secs < 5, `x-olla-response-time ${rt}, the upstream took 0.6 s`);
+  });
+
+  test('a client that stops reading a stream makes the gateway hang up on the backend', T, async () => {
+    const before = (await mockStats(stack)).disconnects;
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4', messages: MESSAGES, stream: true },
+      { headers: { 'x-mock-chunks': '100', 'x-mock-delay-ms': '100' } },
+    );
+    let seen = 0;
+    try {
+      for await (const chunk of stream) {
+        void chunk;
+        if (++seen === 2) stream.controller.abort();
+      }
+    } catch (err) {
+      if (!(err instanceof OpenAI.APIUserAbortError) && err?.name !== 'AbortError') throw err;
+    }
+    assert.ok(seen >= 2);
+    // The mock would go on for ~10 s; it must see the hang-up within a couple of chunk gaps.
+    const deadline = Date.now() + 3000;
+    let after = before;
+    while (Date.now() < deadline && after === before) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = (await mockStats(stack)).disconnects;
+    }
+    assert.ok(after > before, 'the backend saw the client\'s hang-up');
+    // ... and the endpoint is not blamed for it.
+    const health = await (await fetch(`${stack.olla}/olla/litellm/health`)).json();
+    assert.equal(health.status, 'healthy');
+  });
+
   test('an unknown route answers 404 JSON not_found_error with a request id', T, async () => {
     const res = await fetch(`${stack.olla}/definitely/not/a/route`, {
       signal: AbortSignal.timeout(5000),

@@ -36,6 +36,7 @@ TEST_F(Errors, RateLimitKeepsRetryAfterAndGainsContext) {
   auto j = json::parse(r.body);
   EXPECT_EQ(j["error"]["message"], "Rate limit exceeded for model gpt-4");
   EXPECT_EQ(j["error"]["type"], "rate_limit_error");
+  EXPECT_EQ(j["error"]["code"], 429);  // the seed's shape: a number
   EXPECT_EQ(j["error"]["provider"], "openai");
   EXPECT_EQ(j["error"]["endpoint"], "litellm-gateway");
   EXPECT_EQ(std::to_string(r.body.size()), r.header("content-length"));

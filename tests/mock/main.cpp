@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
       if (!value(v)) return usage_error("--models needs a value");
       opts.models = parse_models(v);
     } else if (a == "--chunks") {
-      if (!value(v) || !parse_int(v, 0, 1000000, n)) return usage_error("--chunks needs 0..1000000");
+      if (!value(v) || !parse_int(v, 0, 1000000, n))
+        return usage_error("--chunks needs 0..1000000");
       opts.chunks = static_cast<int>(n);
     } else if (a == "--chunk-delay-ms") {
       if (!value(v) || !parse_int(v, 0, 3600000, n))
@@ -98,7 +99,10 @@ int main(int argc, char** argv) {
   }
 
   // Block the termination signals in every thread (the io threads inherit the mask) and take
-  // them synchronously below.
+  // them synchronously below. A shell starts background jobs with SIGINT ignored, and an ignored
+  // signal is discarded rather than left pending, so restore the default disposition first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);

@@ -48,14 +48,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;  // keeps LiteLLM's key order in the bodies we build
 using namespace std::chrono_literals;
 
 namespace {
 
 constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-constexpr auto kIdleTimeout = 300s;   // keep-alive idle / request read deadline
-constexpr auto kWriteTimeout = 30s;   // per write
+constexpr auto kIdleTimeout = 300s;  // keep-alive idle / request read deadline
+constexpr auto kWriteTimeout = 30s;  // per write
 constexpr int kDefaultSlowHeadersMs = 2000;
 constexpr int kMaxChunks = 1000000;
 constexpr int kMaxDelayMs = 3600 * 1000;
@@ -92,22 +93,31 @@ Fail parse_fail(std::string_view s) {
 
 std::string_view fail_name(Fail f) {
   switch (f) {
-    case Fail::k429: return "429";
-    case Fail::kNoDeployments: return "no-deployments";
-    case Fail::k500: return "500";
-    case Fail::k401: return "401";
-    case Fail::kMidstream: return "midstream";
-    case Fail::kReset: return "reset";
-    case Fail::kHang: return "hang";
-    case Fail::kSlowHeaders: return "slow-headers";
-    default: return "";
+    case Fail::k429:
+      return "429";
+    case Fail::kNoDeployments:
+      return "no-deployments";
+    case Fail::k500:
+      return "500";
+    case Fail::k401:
+      return "401";
+    case Fail::kMidstream:
+      return "midstream";
+    case Fail::kReset:
+      return "reset";
+    case Fail::kHang:
+      return "hang";
+    case Fail::kSlowHeaders:
+      return "slow-headers";
+    default:
+      return "";
   }
 }
 
 // The words of the streamed answer, cycled. JSON-safe as they are.
 constexpr std::array<std::string_view, 12> kWords = {
-    "Quantum", " computing", " uses", " qubits", " that", " can",
-    " exist", " in", " superposition", ",", " enabling", " parallelism."};
+    "Quantum", " computing", " uses",          " qubits", " that",     " can",
+    " exist",  " in",        " superposition", ",",       " enabling", " parallelism."};
 
 enum class Route {
   kNotFound,
@@ -155,7 +165,10 @@ std::string json_quote(std::string_view s) {
   return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+template <class J>
+std::string dump(const J& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string error_json(std::string_view message, std::string_view type, std::string_view code) {
   std::string s = R"({"error":{"message":)";
@@ -292,9 +305,9 @@ struct MockLiteLLM::Impl {
 
   explicit Impl(MockOptions o) : opts(std::move(o)) {
     server_line = "Server: " + opts.name + "\r\n";
-    json healthy = json::array();
-    json models = json::array();
-    json info = json::array();
+    ojson healthy = ojson::array();
+    ojson models = ojson::array();
+    ojson info = ojson::array();
     for (const auto& m : opts.models) {
       std::string full = m.provider.empty() ? m.id : m.provider + "/" + m.id;
       healthy.push_back({{"model", full}});
@@ -312,12 +325,12 @@ struct MockLiteLLM::Impl {
                           {"mode", emb ? "embedding" : "chat"}}}});
       }
     }
-    body_health = dump({{"healthy_endpoints", healthy},
-                        {"unhealthy_endpoints", json::array()},
-                        {"healthy_count", healthy.size()},
-                        {"unhealthy_count", 0}});
-    body_models = dump({{"data", models}, {"object", "list"}});
-    body_model_info = dump({{"data", info}});
+    body_health = dump(ojson{{"healthy_endpoints", healthy},
+                             {"unhealthy_endpoints", ojson::array()},
+                             {"healthy_count", healthy.size()},
+                             {"unhealthy_count", 0}});
+    body_models = dump(ojson{{"data", models}, {"object", "list"}});
+    body_model_info = dump(ojson{{"data", info}});
   }
 
   ~Impl() { stop(); }
@@ -427,7 +440,7 @@ struct MockLiteLLM::Impl {
     return j;
   }
 
-  json stats_json() const {
+  ojson stats_json() const {
     return {{"name", opts.name},
             {"requests", n_requests.load()},
             {"disconnects", n_disconnects.load()},
@@ -549,8 +562,8 @@ struct MockLiteLLM::Impl {
     h += extra_headers;
     end_head(h, x, x.keep);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(h), asio::buffer(body.data(), body.size())};
-    bool ok = co_await write(c, nullptr, bufs);
-    co_return ok && x.keep;
+    if (!co_await write(c, nullptr, bufs)) co_return false;
+    co_return x.keep;
   }
 
   // Same, owning the body: the string lives in this coroutine's frame across the write.
@@ -668,8 +681,12 @@ struct MockLiteLLM::Impl {
     }
 
     if (int d = gap_ms(); d > 0 && !co_await pause(w, d)) co_return false;
-    if (!co_await write_frame(c, w, chunked, "[DONE]", true)) co_return false;
+    // Counted before the write so that a client holding [DONE] already sees the count.
     n_completed_streams.fetch_add(1, std::memory_order_relaxed);
+    if (!co_await write_frame(c, w, chunked, "[DONE]", true)) {
+      n_completed_streams.fetch_sub(1, std::memory_order_relaxed);
+      co_return false;
+    }
     co_return keep;
   }
 
@@ -680,7 +697,8 @@ struct MockLiteLLM::Impl {
     for (int i = 0; i < x.chunks; ++i) text += kWords[static_cast<std::size_t>(i) % kWords.size()];
     std::string b = chat ? R"({"id":"chatcmpl-)" : R"({"id":"cmpl-)";
     append_num(b, next_id.fetch_add(1, std::memory_order_relaxed));
-    b += chat ? R"(","object":"chat.completion","created":)" : R"(","object":"text_completion","created":)";
+    b += chat ? R"(","object":"chat.completion","created":)"
+              : R"(","object":"text_completion","created":)";
     append_num(b, unix_now());
     b += R"(,"model":)";
     b += json_quote(x.model);
@@ -710,25 +728,26 @@ struct MockLiteLLM::Impl {
     } else {
       for (const auto& e : input) items.push_back(e.is_string() ? e.get<std::string>() : dump(e));
     }
-    json data = json::array();
+    ojson data = ojson::array();
     for (std::size_t i = 0; i < items.size(); ++i) {
       std::uint64_t hsh = fnv1a(items[i]);
-      json vec = json::array();
+      ojson vec = ojson::array();
       for (int k = 0; k < 8; ++k) {
         double v = static_cast<double>((hsh >> (8 * k)) & 0xff) / 127.5 - 1.0;
         vec.push_back(std::round(v * 10000.0) / 10000.0);
       }
       data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vec)}});
     }
-    return dump({{"object", "list"},
-                 {"data", std::move(data)},
-                 {"model", x.model},
-                 {"usage", {{"prompt_tokens", 9}, {"total_tokens", 9}}}});
+    return dump(ojson{{"object", "list"},
+                      {"data", std::move(data)},
+                      {"model", x.model},
+                      {"usage", {{"prompt_tokens", 9}, {"total_tokens", 9}}}});
   }
 
   // ---------------------------------------------------------------- request handling
 
-  asio::awaitable<bool> handle_mock(Conn& c, const Ctx& x, const http::request<http::string_body>& req,
+  asio::awaitable<bool> handle_mock(Conn& c, const Ctx& x,
+                                    const http::request<http::string_body>& req,
                                     std::string_view path) {
     if (path == "/mock/stats" && req.method() == http::verb::get)
       co_return co_await send_str(c, x, 200, dump(stats_json()));
@@ -738,13 +757,12 @@ struct MockLiteLLM::Impl {
       if (!b.is_discarded() && b.is_object() && b.contains("mode") && b["mode"].is_string())
         mode = b["mode"].get<std::string>();
       else if (b.is_discarded() || !b.is_object() || (b.contains("mode") && !b["mode"].is_null()))
-        co_return co_await send_str(c, x, 400,
-                                error_json("expected {\"mode\": \"...\"}", "invalid_request_error",
-                                           "400"));
+        co_return co_await send_str(
+            c, x, 400, error_json("expected {\"mode\": \"...\"}", "invalid_request_error", "400"));
       Fail f = parse_fail(mode);
       if (f == Fail::kUnknown)
-        co_return co_await send_str(c, x, 400,
-                                error_json("unknown mode " + mode, "invalid_request_error", "400"));
+        co_return co_await send_str(
+            c, x, 400, error_json("unknown mode " + mode, "invalid_request_error", "400"));
       fail_mode.store(static_cast<int>(f));
       json reply = {{"mode", fail_name(f)}};  // (GCC 12: no braced lists inside co_await)
       co_return co_await send_str(c, x, 200, dump(reply));
@@ -790,7 +808,8 @@ struct MockLiteLLM::Impl {
                        "invalid_request_error", "400"));
     }
     if (auto it = req.find("x-mock-chunks"); it != req.end()) {
-      if (auto v = parse_long(it->value())) x.chunks = static_cast<int>(std::clamp(*v, 0L, long{kMaxChunks}));
+      if (auto v = parse_long(it->value()))
+        x.chunks = static_cast<int>(std::clamp(*v, 0L, long{kMaxChunks}));
     }
     if (auto it = req.find("x-mock-delay-ms"); it != req.end()) {
       if (auto v = parse_long(it->value())) {
@@ -836,7 +855,8 @@ struct MockLiteLLM::Impl {
         co_return co_await send_str(
             c, x, 429,
             error_json("No deployments available for selected model, Try again in 60 seconds. "
-                       "Passed model=" + x.model + ".",
+                       "Passed model=" +
+                           x.model + ".",
                        "rate_limit_error", "429"),
             "retry-after: 1\r\n");
       case Fail::k500:
@@ -893,10 +913,9 @@ struct MockLiteLLM::Impl {
 
     // LLM routes.
     if (!body_ok)
-      co_return co_await send_str(
-          c, x, 400,
-          error_json("Invalid request body: expected a JSON object", "invalid_request_error",
-                     "400"));
+      co_return co_await send_str(c, x, 400,
+                                  error_json("Invalid request body: expected a JSON object",
+                                             "invalid_request_error", "400"));
     if (x.model.empty())
       co_return co_await send_str(
           c, x, 400,
@@ -909,7 +928,8 @@ struct MockLiteLLM::Impl {
         co_return co_await send_str(
             c, x, 400,
             error_json("Missing required parameter: 'input'", "invalid_request_error", "400"));
-      co_return co_await send_str(c, x, 200, embeddings_body(x, *it), "x-litellm-model-id: mock\r\n");
+      co_return co_await send_str(c, x, 200, embeddings_body(x, *it),
+                                  "x-litellm-model-id: mock\r\n");
     }
 
     const bool chat = route == Route::kChat;
@@ -917,7 +937,8 @@ struct MockLiteLLM::Impl {
       if (!guard.w) guard.w = start_watch(c, /*drain=*/false);
       co_return co_await stream_response(c, x, *guard.w, chat, include_usage, mode);
     }
-    co_return co_await send_str(c, x, 200, completion_body(x, chat), "x-litellm-model-id: mock\r\n");
+    co_return co_await send_str(c, x, 200, completion_body(x, chat),
+                                "x-litellm-model-id: mock\r\n");
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
@@ -950,8 +971,9 @@ struct MockLiteLLM::Impl {
                                                               : 400;
           Ctx x;
           x.keep = false;
-          co_await send_str(c, x, status, error_json(ec.message(), "invalid_request_error",
-                                                 std::to_string(status)));
+          co_await send_str(
+              c, x, status,
+              error_json(ec.message(), "invalid_request_error", std::to_string(status)));
           break;
         }
         if (!co_await handle(c, parser.get())) break;

@@ -32,7 +32,7 @@ struct MockModel {
 
 struct MockOptions {
   std::string host = "127.0.0.1";
-  unsigned short port = 0;  // 0 = OS picks
+  unsigned short port = 0;            // 0 = OS picks
   std::string name = "mock-litellm";  // sent as the Server header
   std::vector<MockModel> models = {{"gpt-4", "openai"},
                                    {"claude-3-opus", "anthropic"},

@@ -62,14 +62,14 @@ TEST(StreamErrorFrame, OneFrameEvenWithNewlinesInTheMessage) {
   EXPECT_EQ(frame.find("[DONE]"), std::string::npos);
 }
 
-TEST(EnrichUpstreamError, AddsProviderAndEndpointKeepingFieldsAndOrder) {
+TEST(EnrichUpstreamError, AddsProviderAndEndpointKeepingFieldsAndOrderWithNumericCode) {
   const auto out = enrich_upstream_error(
       R"({"error":{"message":"Rate limit exceeded for model gpt-4","type":"rate_limit_error","param":null,"code":"429"}})",
       "openai", "litellm-gateway");
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(
       *out,
-      R"({"error":{"message":"Rate limit exceeded for model gpt-4","type":"rate_limit_error","param":null,"code":"429","provider":"openai","endpoint":"litellm-gateway"}})");
+      R"({"error":{"message":"Rate limit exceeded for model gpt-4","type":"rate_limit_error","param":null,"code":429,"provider":"openai","endpoint":"litellm-gateway"}})");
 }
 
 TEST(EnrichUpstreamError, KeepsOtherTopLevelFields) {
@@ -80,6 +80,14 @@ TEST(EnrichUpstreamError, KeepsOtherTopLevelFields) {
   EXPECT_EQ(
       *out,
       R"({"id":"x","error":{"message":"m","code":400,"provider":"anthropic","endpoint":"ep1"},"detail":[1,2.5,{"a":true}]})");
+}
+
+TEST(EnrichUpstreamError, NonNumericCodeIsKept) {
+  const auto out = enrich_upstream_error(
+      R"({"error":{"message":"m","code":"rate_limit_exceeded"}})", "openai", "ep1");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out,
+            R"({"error":{"message":"m","code":"rate_limit_exceeded","provider":"openai","endpoint":"ep1"}})");
 }
 
 TEST(EnrichUpstreamError, NoProviderWhenUnknown) {
