@@ -17,6 +17,14 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool is_header_safe(std::string_view value) {
+  if (value.size() > 256) return false;
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 bool is_hop_by_hop(std::string_view name) {
   static constexpr std::array<std::string_view, 8> kHop = {
       "connection",         "keep-alive",         "te", "trailer", "upgrade", "proxy-connection",

@@ -632,7 +632,7 @@ class Exchange {
   void stamp(Fields& res) const {
     res.set("X-Olla-Endpoint", endpoint_->cfg.name);
     res.set("X-Olla-Backend-Type", endpoint_->cfg.type);
-    if (!model_.empty()) res.set("X-Olla-Model", model_);
+    if (!model_.empty() && proxy::is_header_safe(model_)) res.set("X-Olla-Model", model_);
     res.set("X-Olla-Request-ID", rid_);
     res.set("X-Olla-Response-Time", proxy::format_response_time(headers_at_ - start_));
   }

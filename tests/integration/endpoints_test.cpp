@@ -232,6 +232,15 @@ TEST_F(Endpoints, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(count, 4u) << out;
 }
 
+TEST_F(Endpoints, ModelNamesCannotInjectHeaders) {
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                   R"({"model":"gpt-4\r\nX-Injected: yes","messages":[]})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.has("x-injected"));
+  EXPECT_FALSE(r.has("x-olla-model"));
+  EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-gateway");
+}
+
 TEST_F(Endpoints, GatewayRoutes) {
   auto r = request(stack.port(), "GET", "/internal/health");
   EXPECT_EQ(r.status, 200);

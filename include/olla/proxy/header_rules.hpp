@@ -22,4 +22,8 @@ std::string format_response_time(std::chrono::nanoseconds elapsed);
 
 bool iequals(std::string_view a, std::string_view b);
 
+// True when a value taken from a request body may be written into a response header as is:
+// printable ASCII and spaces only, at most 256 bytes (no CR/LF header injection, no UTF-8).
+bool is_header_safe(std::string_view value);
+
 }  // namespace olla::proxy

@@ -80,3 +80,19 @@ TEST(IEquals, CaseInsensitiveComparison) {
 
 }  // namespace
 }  // namespace olla::proxy
+
+namespace olla::proxy {
+namespace {
+
+TEST(IsHeaderSafe, PrintableAsciiOnly) {
+  EXPECT_TRUE(is_header_safe("gpt-4"));
+  EXPECT_TRUE(is_header_safe("bedrock/claude-3-opus v2"));
+  EXPECT_FALSE(is_header_safe("gpt-4\r\nX-Injected: 1"));
+  EXPECT_FALSE(is_header_safe(std::string("a\0b", 3)));
+  EXPECT_FALSE(is_header_safe("mod\xc3\xa8le"));
+  EXPECT_FALSE(is_header_safe(std::string(257, 'a')));
+  EXPECT_TRUE(is_header_safe(std::string(256, 'a')));
+}
+
+}  // namespace
+}  // namespace olla::proxy
