@@ -1,5 +1,6 @@
 #include "olla/config/config.hpp"
 
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,15 @@
 
 namespace olla::config {
 namespace {
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
 
 // Expands ${VAR} and ${VAR:-default}; an unset ${VAR} without a default is an error.
 std::string expand_env(const std::string& in, const std::string& where) {
@@ -177,7 +187,7 @@ void parse_url(EndpointConfig& ep, const Section& s, const YAML::Node& n, const 
   ep.base_path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!ep.base_path.empty() && ep.base_path.back() == '/') ep.base_path.pop_back();
   if (authority.find('@') != std::string::npos) {
-    s.fail(n, key, "credentials in the URL are refused; use the endpoint's auth settings");
+    s.fail(n, key, "credentials in the URL are refused (they would leak into logs and status)");
   }
   std::string port_text;
   if (!authority.empty() && authority.front() == '[') {
@@ -207,9 +217,58 @@ std::string ensure_leading_slash(std::string p) {
   return p;
 }
 
+// A secret given inline (with ${VAR} expansion) or in a file (first line, trimmed).
+std::string secret(const Section& s, const char* inline_key, const char* file_key) {
+  std::string value;
+  s.str(inline_key, value);
+  std::string file;
+  s.str(file_key, file);
+  if (!value.empty() && !file.empty()) {
+    s.fail(s.get(file_key), s.key_path(file_key),
+           std::string("give either ") + inline_key + " or " + file_key + ", not both");
+  }
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) s.fail(s.get(file_key), s.key_path(file_key), "cannot read '" + file + "'");
+    std::getline(in, value);
+    while (!value.empty() && (value.back() == '\r' || value.back() == ' ')) value.pop_back();
+  }
+  return value;
+}
+
+void parse_auth(const Section& s, EndpointConfig& ep) {
+  if (!s.node() || s.node().IsNull()) return;
+  s.allow_only({"type", "token", "token_file", "key", "key_file", "header", "username", "password",
+                "password_file"});
+  std::string type;
+  s.one_of("type", type, {"bearer", "api_key", "basic"});
+  const auto require = [&](const std::string& v, const char* what) {
+    if (v.empty()) s.fail(s.node(), s.key_path(what), "is required for auth type " + type);
+  };
+  if (type == "bearer") {
+    const auto token = secret(s, "token", "token_file");
+    require(token, "token");
+    ep.auth_header = "Authorization";
+    ep.auth_value = "Bearer " + token;
+  } else if (type == "api_key") {
+    const auto key = secret(s, "key", "key_file");
+    require(key, "key");
+    ep.auth_header = "x-api-key";
+    s.str("header", ep.auth_header);
+    ep.auth_value = key;
+  } else {
+    std::string user;
+    s.str("username", user);
+    require(user, "username");
+    const auto password = secret(s, "password", "password_file");
+    ep.auth_header = "Authorization";
+    ep.auth_value = "Basic " + base64(user + ":" + password);
+  }
+}
+
 void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
   s.allow_only({"url", "name", "type", "priority", "model_url", "health_check_url",
-                "check_interval", "check_timeout"});
+                "check_interval", "check_timeout", "tls", "auth", "headers"});
   s.str("url", ep.url);
   if (ep.url.empty()) s.fail(s.node(), s.key_path("url"), "is required");
   parse_url(ep, s, s.get("url"), s.key_path("url"));
@@ -223,6 +282,31 @@ void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
   ep.health_check_url = ensure_leading_slash(ep.health_check_url);
   s.duration("check_interval", ep.check_interval, Duration(100));
   s.duration("check_timeout", ep.check_timeout, Duration(10));
+  const auto tls = s.section("tls");
+  tls.allow_only({"verify", "ca_file"});
+  tls.boolean("verify", ep.tls_verify);
+  tls.str("ca_file", ep.tls_ca_file);
+  if (!ep.tls_ca_file.empty() && !std::ifstream(ep.tls_ca_file)) {
+    tls.fail(tls.get("ca_file"), tls.key_path("ca_file"), "cannot read '" + ep.tls_ca_file + "'");
+  }
+  if (tls.node() && !tls.node().IsNull() && ep.scheme != "https") {
+    cfg.warnings.push_back(s.key_path("tls") + ": set on an http:// endpoint, where it has no effect");
+  }
+  parse_auth(s.section("auth"), ep);
+  const auto headers = s.get("headers");
+  if (headers && !headers.IsNull()) {
+    if (!headers.IsMap()) s.fail(headers, s.key_path("headers"), "must be a mapping of header: value");
+    const Section hs(headers, s.key_path("headers"), cfg.source);
+    for (const auto& kv : headers) {
+      const auto name = kv.first.as<std::string>();
+      std::string value;
+      hs.str(name.c_str(), value);
+      const bool bad = name.empty() || name.find_first_of(" :\r\n\t") != std::string::npos ||
+                       value.find_first_of("\r\n") != std::string::npos;
+      if (bad) hs.fail(kv.first, hs.key_path(name), "is not a valid header");
+      ep.headers.emplace_back(name, value);
+    }
+  }
   if (ep.health_check_url == "/health" || ep.health_check_url == "/v1/health") {
     cfg.warnings.push_back(s.where(s.get("health_check_url"), s.key_path("health_check_url")) +
                            ": LiteLLM's /health makes a paid model call per deployment on every "
@@ -292,7 +376,7 @@ Config parse(const YAML::Node& root, const std::string& file) {
 
   const auto proxy = top.section("proxy");
   proxy.allow_only({"load_balancer", "connection_timeout", "response_timeout", "read_timeout",
-                    "max_inspect_bytes", "retry"});
+                    "max_inspect_bytes", "retry", "circuit_breaker"});
   proxy.one_of("load_balancer", cfg.proxy.load_balancer,
                {"priority", "round-robin", "least-connections"});
   proxy.duration("connection_timeout", cfg.proxy.connection_timeout);
@@ -303,6 +387,10 @@ Config parse(const YAML::Node& root, const std::string& file) {
   retry.allow_only({"enabled", "max_attempts"});
   retry.boolean("enabled", cfg.proxy.retry_enabled);
   retry.integer("max_attempts", cfg.proxy.retry_max_attempts, 0, 100);
+  const auto breaker = proxy.section("circuit_breaker");
+  breaker.allow_only({"failure_threshold", "cooldown"});
+  breaker.integer("failure_threshold", cfg.proxy.breaker_failure_threshold, 1, 1000);
+  breaker.duration("cooldown", cfg.proxy.breaker_cooldown);
 
   const auto discovery = top.section("discovery");
   discovery.allow_only({"type", "static", "model_discovery"});

@@ -58,7 +58,7 @@ void setup_logging(std::string_view level, std::string_view format) {
 void log_access(const AccessRecord& r) {
   if (!spdlog::should_log(spdlog::level::info)) return;
   if (g_json) {
-    nlohmann::json j = {
+    nlohmann::ordered_json j = {
         {"msg", "access"},        {"method", r.method},       {"path", r.path},
         {"status", r.status},     {"endpoint", r.endpoint},   {"model", r.model},
         {"bytes_in", r.bytes_in}, {"bytes_out", r.bytes_out}, {"duration_ms", r.duration_ms},

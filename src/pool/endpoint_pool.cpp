@@ -24,12 +24,25 @@ std::size_t EndpointPool::routable_count() const {
 }
 
 Selection EndpointPool::select(std::string_view model, std::span<const std::size_t> exclude) {
+  std::vector<std::size_t> candidates;
+  candidates.reserve(endpoints_.size());
+  auto result = this->candidates(model, exclude, candidates);
+  if (!candidates.empty()) result.index = static_cast<int>(balancer_->choose(candidates, endpoints_));
+  return result;
+}
+
+bool EndpointPool::has_candidate(std::string_view model, std::span<const std::size_t> exclude) const {
+  std::vector<std::size_t> candidates;
+  this->candidates(model, exclude, candidates);
+  return !candidates.empty();
+}
+
+Selection EndpointPool::candidates(std::string_view model, std::span<const std::size_t> exclude,
+                                   std::vector<std::size_t>& candidates) const {
   auto usable = [&](std::size_t i) {
     return endpoints_[i]->routable() &&
            std::find(exclude.begin(), exclude.end(), i) == exclude.end();
   };
-  std::vector<std::size_t> candidates;
-  candidates.reserve(endpoints_.size());
   const auto snap = models_.snapshot();
   const auto known = model.empty() ? snap->endpoints_by_model.end()
                                    : snap->endpoints_by_model.find(std::string(model));
@@ -50,7 +63,7 @@ Selection EndpointPool::select(std::string_view model, std::span<const std::size
     }
     if (candidates.empty()) return {-1, 503, "no_healthy_endpoints", "no healthy LiteLLM endpoint"};
   }
-  return {static_cast<int>(balancer_->choose(candidates, endpoints_)), 0, {}, {}};
+  return {};
 }
 
 }  // namespace olla::pool

@@ -34,7 +34,7 @@ void HealthChecker::request_probe(std::size_t i) {
 task<config::Duration> HealthChecker::probe(std::size_t i) {
   auto& ep = pool_.at(i);
   const auto res =
-      co_await proxy::http_get(ep.cfg, ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
+      co_await proxy::http_get(ep.cfg, tls_.get(i), ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
   const auto before = ep.status.load();
   const auto now = classify_probe(res.status);
   ep.status.store(now);
@@ -71,7 +71,7 @@ task<void> HealthChecker::probe_loop(std::size_t i) {
 task<void> HealthChecker::discover_models(std::size_t i) {
   auto& ep = pool_.at(i);
   const auto timeout = cfg_.discovery.model_discovery_timeout;
-  const auto listing = co_await proxy::http_get(ep.cfg, ep.cfg.model_url, timeout);
+  const auto listing = co_await proxy::http_get(ep.cfg, tls_.get(i), ep.cfg.model_url, timeout);
   if (listing.status != 200) {
     spdlog::warn("endpoint {}: model discovery at {} failed: {}", ep.cfg.name, ep.cfg.model_url,
                  listing.ec ? listing.ec.message() : "HTTP " + std::to_string(listing.status));
@@ -84,7 +84,7 @@ task<void> HealthChecker::discover_models(std::size_t i) {
   }
   // LiteLLM's /v1/models says owned_by "openai" for everything; /model/info knows the provider.
   std::unordered_map<std::string, std::string> info_provider;
-  const auto info = co_await proxy::http_get(ep.cfg, "/model/info", timeout);
+  const auto info = co_await proxy::http_get(ep.cfg, tls_.get(i), "/model/info", timeout);
   if (info.status == 200) {
     auto j = nlohmann::json::parse(info.body, nullptr, false);
     if (j.is_object() && j.contains("data") && j["data"].is_array()) {

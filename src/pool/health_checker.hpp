@@ -1,5 +1,6 @@
 #pragma once
 
+#include "../proxy/upstream_stream.hpp"
 #include "../server/net.hpp"
 #include "olla/config/config.hpp"
 #include "olla/pool/endpoint_pool.hpp"
@@ -10,7 +11,8 @@ namespace olla::pool {
 // one io_context; results are published through the pool's atomics and registry snapshot.
 class HealthChecker {
  public:
-  HealthChecker(const config::Config& cfg, EndpointPool& pool) : cfg_(cfg), pool_(pool) {}
+  HealthChecker(const config::Config& cfg, EndpointPool& pool, const proxy::TlsContexts& tls)
+      : cfg_(cfg), pool_(pool), tls_(tls) {}
 
   // Spawns the probe and discovery loops; they end when the io_context stops.
   void start(net::asio::io_context& ioc);
@@ -28,6 +30,7 @@ class HealthChecker {
 
   const config::Config& cfg_;
   EndpointPool& pool_;
+  const proxy::TlsContexts& tls_;
   net::asio::io_context* ioc_ = nullptr;
   std::vector<std::unique_ptr<net::timer_t>> probe_timers_;
 };

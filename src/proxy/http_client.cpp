@@ -6,16 +6,19 @@ namespace olla::proxy {
 
 using namespace net;
 
-task<ClientResponse> http_get(const config::EndpointConfig& ep, std::string target,
+task<ClientResponse> http_get(const config::EndpointConfig& ep, asio::ssl::context* tls,
+                              std::string target,
                               config::Duration timeout, std::size_t body_limit) {
   ClientResponse out;
-  stream_t stream(co_await asio::this_coro::executor);
-  if (auto ec = co_await connect_upstream(stream, ep, timeout)) {
+  UpstreamStream stream(co_await asio::this_coro::executor);
+  if (auto ec = co_await connect_upstream(stream, ep, timeout, tls)) {
     out.ec = ec;
     co_return out;
   }
   http::request<http::empty_body> req{http::verb::get, ep.base_path + target, 11};
-  req.set(http::field::host, ep.host + ":" + std::to_string(ep.port));
+  req.set(http::field::host, host_header(ep));
+  if (!ep.auth_header.empty()) req.set(ep.auth_header, ep.auth_value);
+  for (const auto& [name, value] : ep.headers) req.set(name, value);
   req.set(http::field::user_agent, "olla-health/" OLLA_VERSION);
   req.set(http::field::accept, "application/json");
   req.keep_alive(false);
@@ -37,8 +40,7 @@ task<ClientResponse> http_get(const config::EndpointConfig& ep, std::string targ
   out.status = res.result_int();
   out.body = std::move(res.body());
   if (auto it = res.find(http::field::retry_after); it != res.end()) out.retry_after = it->value();
-  error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.close();
   co_return out;
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "../server/net.hpp"
+#include "upstream_stream.hpp"
 #include "olla/config/config.hpp"
 
 namespace olla::proxy {
@@ -14,8 +15,10 @@ struct ClientResponse {
   std::string retry_after;
 };
 
-// One GET on a fresh connection with an overall deadline: health probes and model discovery.
-net::task<ClientResponse> http_get(const config::EndpointConfig& ep, std::string target,
+// One GET on a fresh connection (TLS when `tls` is given) with the endpoint's credentials and
+// headers: health probes and model discovery.
+net::task<ClientResponse> http_get(const config::EndpointConfig& ep, net::asio::ssl::context* tls,
+                                   std::string target,
                                    config::Duration timeout, std::size_t body_limit = 16u << 20);
 
 }  // namespace olla::proxy

@@ -17,18 +17,23 @@ bool peer_closed(socket_t& socket) {
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return true;
   if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-  return false;  // bytes pending on an idle upstream connection: unexpected, but not closed
+  return true;  // unsolicited bytes on an idle connection: not safe to reuse
 }
 
-std::optional<stream_t> UpstreamPool::take(std::size_t endpoint) {
+std::string host_header(const config::EndpointConfig& ep) {
+  const bool default_port = (ep.scheme == "https" && ep.port == 443) || (ep.scheme == "http" && ep.port == 80);
+  const std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+  return default_port ? host : host + ":" + std::to_string(ep.port);
+}
+
+std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint) {
   auto& list = idle_[endpoint];
   const auto now = std::chrono::steady_clock::now();
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
     if (now - idle.since > kMaxIdleAge || peer_closed(idle.stream.socket())) {
-      error_code ignored;
-      idle.stream.socket().close(ignored);
+      idle.stream.close();
       continue;
     }
     return std::move(idle.stream);
@@ -36,7 +41,7 @@ std::optional<stream_t> UpstreamPool::take(std::size_t endpoint) {
   return std::nullopt;
 }
 
-void UpstreamPool::give_back(std::size_t endpoint, stream_t&& stream) {
+void UpstreamPool::give_back(std::size_t endpoint, UpstreamStream&& stream) {
   auto& list = idle_[endpoint];
   if (list.size() >= max_idle_) {
     stream.close();
@@ -48,25 +53,26 @@ void UpstreamPool::give_back(std::size_t endpoint, stream_t&& stream) {
 
 void UpstreamPool::clear() {
   for (auto& list : idle_) {
-    for (auto& idle : list) {
-      error_code ignored;
-      idle.stream.socket().close(ignored);
-    }
+    for (auto& idle : list) idle.stream.close();
     list.clear();
   }
 }
 
-task<error_code> connect_upstream(stream_t& stream, const config::EndpointConfig& ep,
-                                  config::Duration timeout) {
+task<error_code> connect_upstream(UpstreamStream& stream, const config::EndpointConfig& ep,
+                                  config::Duration timeout, asio::ssl::context* tls) {
   resolver_t resolver(co_await asio::this_coro::executor);
-  auto [rec, results] =
-      co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+  auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
   if (rec) co_return rec;
-  stream.expires_after(timeout);
-  auto [cec, connected] = co_await stream.async_connect(results, use_tuple);
+  auto& tcp = stream.lowest();
+  tcp.expires_after(timeout);
+  auto [cec, connected] = co_await tcp.async_connect(results, use_tuple);
   if (cec) co_return cec;
   error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
+  tcp.socket().set_option(tcp::no_delay(true), ignored);
+  if (tls) {
+    tcp.expires_after(timeout);
+    if (auto hec = co_await stream.handshake(*tls, ep)) co_return hec;
+  }
   co_return error_code{};
 }
 

@@ -6,6 +6,7 @@
 
 #include "../server/net.hpp"
 #include "olla/config/config.hpp"
+#include "upstream_stream.hpp"
 
 namespace olla::proxy {
 
@@ -16,24 +17,29 @@ class UpstreamPool {
       : idle_(endpoints), max_idle_(max_idle_per_endpoint) {}
 
   // A pooled connection that still looks open, or nullopt.
-  std::optional<net::stream_t> take(std::size_t endpoint);
-  void give_back(std::size_t endpoint, net::stream_t&& stream);
+  std::optional<UpstreamStream> take(std::size_t endpoint);
+  void give_back(std::size_t endpoint, UpstreamStream&& stream);
   void clear();
 
  private:
   struct Idle {
-    net::stream_t stream;
+    UpstreamStream stream;
     std::chrono::steady_clock::time_point since;
   };
   std::vector<std::vector<Idle>> idle_;
   std::size_t max_idle_;
 };
 
-// Opens a fresh TCP connection to the endpoint with the connect timeout; TCP_NODELAY set.
-net::task<net::error_code> connect_upstream(net::stream_t& stream, const config::EndpointConfig& ep,
-                                            config::Duration timeout);
+// Opens a fresh connection to the endpoint within the connect timeout (TCP_NODELAY set), with a
+// TLS handshake when `tls` is given (https endpoints).
+net::task<net::error_code> connect_upstream(UpstreamStream& stream, const config::EndpointConfig& ep,
+                                            config::Duration timeout, net::asio::ssl::context* tls);
 
-// True when the peer has closed (EOF or error pending) on an idle socket; never blocks.
+// True when an idle socket should not be reused: the peer closed it, it errs, or it has sent
+// bytes nobody asked for (a TLS close_notify, a stray response). Never blocks.
 bool peer_closed(net::socket_t& socket);
+
+// The Host header for the endpoint: host, with the port unless it is the scheme's default.
+std::string host_header(const config::EndpointConfig& ep);
 
 }  // namespace olla::proxy

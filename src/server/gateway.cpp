@@ -50,10 +50,15 @@ tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
 
 struct Gateway::Impl {
   explicit Impl(config::Config c)
-      : cfg(std::move(c)), pool(cfg), health(cfg, pool), shared{cfg, pool, health} {}
+      : cfg(std::move(c)),
+        pool(cfg),
+        tls(cfg.discovery.endpoints),
+        health(cfg, pool, tls),
+        shared{cfg, pool, health, tls} {}
 
   config::Config cfg;
   pool::EndpointPool pool;
+  proxy::TlsContexts tls;
   pool::HealthChecker health;
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
@@ -111,9 +116,12 @@ void Gateway::shutdown() {
   auto& im = *impl_;
   if (!im.running) return;
   for (std::size_t t = 0; t < im.acceptors.size(); ++t) {
-    asio::post(im.workers[t]->ioc, [a = im.acceptors[t].get()] {
+    asio::post(im.workers[t]->ioc, [a = im.acceptors[t].get(), w = im.workers[t].get()] {
       error_code ignored;
       a->close(ignored);
+      w->stopping = true;
+      // Idle keep-alive connections go now; busy ones close after their response.
+      for (auto* client : w->idle_clients) client->socket().close(ignored);
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + im.cfg.server.shutdown_timeout;

@@ -39,8 +39,8 @@ bool is_http_parse_error(const error_code& ec) {
 
 // Reads the next piece of a body into dst. A piece may be empty while the body is not done (a
 // chunk header alone); callers skip those rather than hand an empty piece to a serializer.
-template <bool isRequest>
-task<std::pair<error_code, std::size_t>> read_piece(stream_t& s, beast::flat_buffer& buf,
+template <typename Stream, bool isRequest>
+task<std::pair<error_code, std::size_t>> read_piece(Stream& s, beast::flat_buffer& buf,
                                                     http::parser<isRequest, http::buffer_body>& p,
                                                     char* dst, std::size_t cap,
                                                     config::Duration timeout) {
@@ -55,7 +55,7 @@ task<std::pair<error_code, std::size_t>> read_piece(stream_t& s, beast::flat_buf
 // Watches the client socket while a response is produced, so a hang-up closes the upstream at
 // once (LiteLLM stops generating) instead of at the next write.
 struct HangupWatch {
-  stream_t* upstream = nullptr;
+  proxy::UpstreamStream* upstream = nullptr;
   bool pending = false;
   bool hung_up = false;
 };
@@ -102,7 +102,7 @@ class Exchange {
     } else {
       rid_ = observe::new_request_id();
     }
-    client_keep_alive_ = req.keep_alive();
+    client_keep_alive_ = req.keep_alive() && !worker_.stopping;
   }
 
   // Serves the request; returns whether the client connection stays open.
@@ -159,7 +159,11 @@ class Exchange {
     res.body() = std::move(body);
     res.prepare_payload();
     client_.expires_after(cfg_.proxy.read_timeout);
-    auto [ec, n] = co_await http::async_write(client_, res, use_tuple);
+    http::response_serializer<http::string_body> sr(res);
+    // HEAD: the same header (Content-Length included), no body.
+    auto [ec, n] = parser_.get().method() == http::verb::head
+                       ? co_await http::async_write_header(client_, sr, use_tuple)
+                       : co_await http::async_write(client_, sr, use_tuple);
     bytes_out_ += n;
     co_return !ec && client_keep_alive_;
   }
@@ -168,14 +172,19 @@ class Exchange {
     co_return co_await answer(status, observe::error_body(static_cast<int>(status), type, message));
   }
 
+  // The next piece of the client's body. Beast checks body_limit per chunk, not in total, so the
+  // total of a chunked body is checked here.
+  task<std::pair<error_code, std::size_t>> read_client_piece(char* dst, std::size_t cap) {
+    auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, dst, cap, cfg_.server.header_timeout);
+    bytes_in_ += n;
+    if (!ec && bytes_in_ > cfg_.server.max_body_size) ec = http::error::body_limit;
+    co_return std::pair{ec, n};
+  }
+
   task<bool> drain_request() {
-    std::uint64_t drained = 0;
     while (!parser_.is_done()) {
-      auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, piece_.data(), piece_.size(),
-                                         cfg_.server.header_timeout);
-      if (ec) co_return false;
-      drained += n;
-      if (drained > cfg_.proxy.max_inspect_bytes) co_return false;
+      auto [ec, n] = co_await read_client_piece(piece_.data(), piece_.size());
+      if (ec || bytes_in_ > cfg_.proxy.max_inspect_bytes) co_return false;
     }
     co_return true;
   }
@@ -244,10 +253,8 @@ class Exchange {
       const auto old = body_.size();
       const auto want = std::min<std::size_t>(kPiece, limit - old);
       body_.resize(old + want);
-      auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, body_.data() + old, want,
-                                         cfg_.server.header_timeout);
+      auto [ec, n] = co_await read_client_piece(body_.data() + old, want);
       body_.resize(old + n);
-      bytes_in_ += n;
       if (ec == http::error::body_limit) {
         client_keep_alive_ = false;
         co_return co_await answer_error(http::status::payload_too_large, "request_too_large",
@@ -269,11 +276,7 @@ class Exchange {
       watch_ = std::make_shared<HangupWatch>();
     }
 
-    std::vector<std::size_t> tried;
-    const std::size_t max_attempts = !cfg_.proxy.retry_enabled ? 1
-                                     : cfg_.proxy.retry_max_attempts
-                                         ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
-                                         : sh_.pool.size();
+    auto& tried = tried_;
     for (;;) {
       auto sel = sh_.pool.select(model_, tried);
       if (!sel.ok()) {
@@ -292,12 +295,18 @@ class Exchange {
       endpoint_->in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (watch_) stop_watch(client_.socket(), *watch_);
       if (outcome == Outcome::client_gone) {
+        if (client_error_ == http::error::body_limit) {
+          client_keep_alive_ = false;
+          co_return co_await answer_error(
+              http::status::payload_too_large, "request_too_large",
+              "request body exceeds server.request_limits.max_body_size");
+        }
         status_ = 499;
         co_return false;
       }
       if (outcome == Outcome::done) co_return keep_after_response_;
       endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
-      if (!can_replay() || tried.size() >= max_attempts) break;
+      if (!can_replay() || !more_attempts_allowed()) break;
       ++retries_;
     }
     if (timed_out_) {
@@ -313,19 +322,24 @@ class Exchange {
   // the response headers, then the relay.
   task<Outcome> attempt() {
     auto& ep = *endpoint_;
+    ep.breaker.on_attempt(Clock::now());
+    timed_out_ = false;  // the final answer reflects the last attempt
     for (int conn_try = 0; conn_try < 2; ++conn_try) {
-      std::optional<stream_t> pooled =
+      std::optional<proxy::UpstreamStream> pooled =
           conn_try == 0 ? worker_.upstreams.take(endpoint_index_) : std::nullopt;
       const bool reused = pooled.has_value();
-      stream_t upstream = reused ? std::move(*pooled) : stream_t(client_.get_executor());
+      proxy::UpstreamStream upstream =
+          reused ? std::move(*pooled) : proxy::UpstreamStream(client_.get_executor());
       if (!reused) {
         if (auto ec =
-                co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout)) {
+                co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout,
+                                                 sh_.tls.get(endpoint_index_))) {
           last_error_ = "cannot connect to endpoint " + ep.cfg.name + ": " + ec.message();
           // Passive health: a refused connection takes the endpoint out until the next probe.
           ep.status.store(pool::EndpointStatus::offline);
           sh_.health.request_probe(endpoint_index_);
           spdlog::warn("endpoint {} marked offline: {}", ep.cfg.name, ec.message());
+          transport_failure();
           co_return Outcome::retry;
         }
       }
@@ -334,11 +348,16 @@ class Exchange {
         watch_client(client_.socket(), watch_);
       }
       const auto sent = co_await send_request(upstream);
+      if (client_error_) {
+        upstream.close();  // it holds half a request
+        co_return Outcome::client_gone;
+      }
       if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
       if (sent) {
         if (reused && can_replay() && conn_try == 0) continue;  // stale pooled connection
         last_error_ =
             "endpoint " + ep.cfg.name + " failed while sending the request: " + sent.message();
+        transport_failure();
         co_return Outcome::retry;
       }
       beast::flat_buffer ubuf;
@@ -358,6 +377,7 @@ class Exchange {
         } else {
           last_error_ = "endpoint " + ep.cfg.name + " failed before responding: " + hec.message();
         }
+        transport_failure();
         co_return Outcome::retry;
       }
       headers_at_ = Clock::now();
@@ -367,7 +387,7 @@ class Exchange {
   }
 
   // Writes the upstream request: rewritten header, buffered body, then the rest of the body.
-  task<error_code> send_request(stream_t& upstream) {
+  task<error_code> send_request(proxy::UpstreamStream& upstream) {
     const auto& in = parser_.get();
     const auto& ep = endpoint_->cfg;
     http::request<http::buffer_body> out;
@@ -397,8 +417,14 @@ class Exchange {
       }
       out.insert(f.name(), name, f.value());
     }
-    out.set(http::field::host,
-            ep.port == 80 || ep.port == 443 ? ep.host : ep.host + ":" + std::to_string(ep.port));
+    out.set(http::field::host, proxy::host_header(ep));
+    // The endpoint's own credentials and headers fill in what the client did not send.
+    if (!ep.auth_header.empty() && out.find(ep.auth_header) == out.end()) {
+      out.set(ep.auth_header, ep.auth_value);
+    }
+    for (const auto& [name, value] : ep.headers) {
+      if (out.find(name) == out.end()) out.set(name, value);
+    }
     out.set("X-Request-ID", rid_);
     out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, peer_));
     out.set("X-Forwarded-Proto", "http");
@@ -416,13 +442,12 @@ class Exchange {
     // The rest of a body larger than max_inspect_bytes, piece by piece; it cannot be replayed.
     while (!sr.is_done()) {
       if (!parser_.is_done()) {
-        auto [rec, rn] = co_await read_piece(client_, cbuf_, parser_, piece_.data(), piece_.size(),
-                                             cfg_.proxy.read_timeout);
+        auto [rec, rn] = co_await read_client_piece(piece_.data(), piece_.size());
         if (rec) {
           client_keep_alive_ = false;
+          client_error_ = rec;
           co_return rec;
         }
-        bytes_in_ += rn;
         if (rn == 0 && !parser_.is_done()) continue;
         body.data = rn ? piece_.data() : nullptr;
         body.size = rn;
@@ -447,7 +472,8 @@ class Exchange {
   }
 
   // Everything after the upstream's response headers.
-  task<Outcome> respond(stream_t& upstream, beast::flat_buffer& ubuf, response_parser_t& rp) {
+  task<Outcome> respond(proxy::UpstreamStream& upstream, beast::flat_buffer& ubuf,
+                        response_parser_t& rp) {
     const auto& uh = rp.get();
     upstream_status_ = uh.result_int();
     const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
@@ -470,6 +496,7 @@ class Exchange {
           if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
           last_error_ =
               "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
+          transport_failure();
           co_return Outcome::retry;
         }
       }
@@ -478,10 +505,11 @@ class Exchange {
     if (retryable_status && have_error_body) {
       const bool no_deployments = upstream_status_ != 429 ||
                                   error_body.find("No deployments available") != std::string::npos;
-      if (no_deployments && can_replay() && more_candidates()) {
+      if (no_deployments && can_replay() && more_attempts_allowed() &&
+          sh_.pool.has_candidate(model_, tried_)) {
         last_error_ =
             "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(upstream_status_);
-        if (uh.keep_alive()) worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
+        finish_upstream(upstream, rp);
         co_return Outcome::retry;
       }
     }
@@ -522,21 +550,20 @@ class Exchange {
 
     http::response_serializer<http::buffer_body> sr(res);
     auto& body = res.body();
-    response_started_ = true;
     status_ = s;
 
     if (have_error_body) {
       body.data = error_body.empty() ? nullptr : error_body.data();
       body.size = error_body.size();
       body.more = false;
-      client_.expires_after(cfg_.proxy.read_timeout);
-      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
-      bytes_out_ += n;
-      if (ec) co_return Outcome::client_gone;
+      if (co_await write_client(sr)) co_return Outcome::client_gone;
       finish_upstream(upstream, rp);
       keep_after_response_ = client_keep_alive_;
       co_return Outcome::done;
     }
+
+    // An error body too large to hold: the part already read goes out first.
+    std::string_view held = error_body;
 
     // Streams flush their header at once; a plain body goes out with the header in one write.
     bool header_sent = false;
@@ -544,16 +571,17 @@ class Exchange {
       body.data = nullptr;
       body.size = 0;
       body.more = !rp.is_done();
-      client_.expires_after(cfg_.proxy.read_timeout);
-      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
-      if (ec == http::error::need_buffer) ec = {};
-      bytes_out_ += n;
-      if (ec) co_return client_lost(upstream);
+      if (co_await write_client(sr)) co_return client_lost(upstream);
       header_sent = true;
       first_byte_at_ = Clock::now();
     }
     while (!sr.is_done()) {
-      if (!rp.is_done()) {
+      if (!held.empty()) {
+        body.data = const_cast<char*>(held.data());
+        body.size = held.size();
+        body.more = true;
+        held = {};
+      } else if (!rp.is_done()) {
         auto [ec, n] = co_await read_piece(upstream, ubuf, rp, piece_.data(), piece_.size(),
                                            cfg_.proxy.read_timeout);
         if (watch_ && watch_->hung_up) co_return client_lost(upstream);
@@ -567,11 +595,7 @@ class Exchange {
         body.size = 0;
         body.more = false;
       }
-      client_.expires_after(cfg_.proxy.read_timeout);
-      auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
-      if (ec == http::error::need_buffer) ec = {};
-      bytes_out_ += n;
-      if (ec) co_return client_lost(upstream);
+      if (co_await write_client(sr)) co_return client_lost(upstream);
       if (!header_sent) {
         header_sent = true;
         first_byte_at_ = Clock::now();
@@ -586,6 +610,12 @@ class Exchange {
   // terminated body (so SDKs raise instead of seeing a clean end); other bodies are cut.
   task<Outcome> upstream_lost(error_code ec, bool sse, http::response<http::buffer_body>& res,
                               http::response_serializer<http::buffer_body>& sr) {
+    transport_failure();
+    if (!response_started_) {
+      // Nothing reached the client yet: another endpoint may still answer.
+      last_error_ = "endpoint " + endpoint_->cfg.name + " failed mid-response: " + ec.message();
+      co_return Outcome::retry;
+    }
     endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("endpoint {} failed mid-response (request {}): {}", endpoint_->cfg.name, rid_,
                  ec.message());
@@ -596,20 +626,37 @@ class Exchange {
       res.body().data = frame.data();
       res.body().size = frame.size();
       res.body().more = false;
-      client_.expires_after(cfg_.proxy.read_timeout);
-      auto [wec, n] = co_await http::async_write(client_, sr, use_tuple);
-      bytes_out_ += n;
-      keep_after_response_ = !wec && client_keep_alive_;
+      keep_after_response_ = !co_await write_client(sr) && client_keep_alive_;
     }
     co_return Outcome::done;
   }
 
-  Outcome client_lost(stream_t& upstream) {
+  // Writes what the serializer holds to the client; from here on the request cannot be replayed.
+  task<error_code> write_client(http::response_serializer<http::buffer_body>& sr) {
+    response_started_ = true;
+    client_.expires_after(cfg_.proxy.read_timeout);
+    auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
+    bytes_out_ += n;
+    if (ec == http::error::need_buffer) ec = {};
+    co_return ec;
+  }
+
+  // A connection-level failure on the request path (never a client's cancellation, never an HTTP
+  // answer): counts toward the endpoint's circuit breaker.
+  void transport_failure() {
+    if (endpoint_->breaker.on_failure(Clock::now())) {
+      spdlog::warn("endpoint {}: circuit breaker open for {} after repeated connection failures",
+                   endpoint_->cfg.name, config::format_duration(cfg_.proxy.breaker_cooldown));
+    }
+  }
+
+  Outcome client_lost(proxy::UpstreamStream& upstream) {
     upstream.close();  // LiteLLM sees the hang-up and stops generating
     return Outcome::client_gone;
   }
 
-  void finish_upstream(stream_t& upstream, response_parser_t& rp) {
+  void finish_upstream(proxy::UpstreamStream& upstream, response_parser_t& rp) {
+    if (rp.is_done()) endpoint_->breaker.on_success();  // a whole response: the transport works
     if (rp.is_done() && rp.get().keep_alive()) {
       worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
     } else {
@@ -617,9 +664,12 @@ class Exchange {
     }
   }
 
-  bool more_candidates() {
-    // Cheap check: another routable endpoint exists at all (select() applies the model filter).
-    return sh_.pool.routable_count() > 1;
+  bool more_attempts_allowed() const { return tried_.size() < max_attempts(); }
+
+  std::size_t max_attempts() const {
+    if (!cfg_.proxy.retry_enabled) return 1;
+    return cfg_.proxy.retry_max_attempts ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
+                                         : sh_.pool.size();
   }
 
   std::string provider_of_model() const {
@@ -678,6 +728,8 @@ class Exchange {
   bool client_keep_alive_ = true;
   bool keep_after_response_ = false;
   bool timed_out_ = false;
+  std::vector<std::size_t> tried_;  // endpoints this request went to, in order
+  error_code client_error_;         // the client failed while its body was being relayed
   pool::Endpoint* endpoint_ = nullptr;
   std::size_t endpoint_index_ = 0;
   std::shared_ptr<HangupWatch> watch_;
@@ -731,9 +783,12 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<std::uint64_t>(cfg.server.max_header_size, UINT32_MAX)));
     parser.body_limit(cfg.server.max_body_size);
+    if (worker.stopping) break;
     client.expires_after(first ? cfg.server.header_timeout : cfg.server.idle_timeout);
     first = false;
+    worker.idle_clients.insert(&client);
     auto [rec, n] = co_await http::async_read_header(client, buf, parser, use_tuple);
+    worker.idle_clients.erase(&client);
     if (rec) {
       if (is_http_parse_error(rec) || rec == http::error::body_limit)
         co_await reject(client, cfg, rec);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <unordered_set>
 
 #include "../pool/health_checker.hpp"
 #include "../proxy/upstream_pool.hpp"
@@ -16,6 +17,7 @@ struct Shared {
   const config::Config& cfg;
   pool::EndpointPool& pool;
   pool::HealthChecker& health;
+  const proxy::TlsContexts& tls;
   std::atomic<int> in_flight{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
@@ -25,6 +27,10 @@ struct Worker {
   explicit Worker(std::size_t endpoints) : upstreams(endpoints) {}
   net::asio::io_context ioc{1};
   proxy::UpstreamPool upstreams;
+  // Connections waiting for their next request, closed at once on shutdown; and whether the
+  // worker is shutting down (responses then close their connection). Worker thread only.
+  std::unordered_set<net::stream_t*> idle_clients;
+  bool stopping = false;
 };
 
 // Serves one client connection until it closes or errs.

@@ -147,7 +147,7 @@ async function stopProc(proc) {
   await within(proc.exitPromise, STOP_GRACE_MS);
 }
 
-function configYaml(mockPort) {
+function configYaml(mockPort, { shutdownTimeout = '1s' } = {}) {
   // Every section is written out, with short timeouts where a test could otherwise wait long
   // (shutdown_timeout: stop() must not wait 10 s for a stream a test left open).
   return `# written by tests/e2e/harness.js
@@ -155,7 +155,7 @@ server:
   host: 127.0.0.1
   port: 0
   threads: 1
-  shutdown_timeout: 1s
+  shutdown_timeout: ${shutdownTimeout}
   request_limits:
     max_body_size: 100MB
     max_header_size: 64KB
@@ -210,7 +210,7 @@ export async function waitHealthy(olla, { minModels = 1, timeoutMs = READY_TIMEO
   throw new Error(`gateway not ready within ${timeoutMs} ms; last health answer: ${last}`);
 }
 
-export async function startStack({ mockArgs = [] } = {}) {
+export async function startStack({ mockArgs = [], shutdownTimeout = '1s' } = {}) {
   const tmp = mkdtempSync(path.join(tmpdir(), 'olla-e2e-'));
   let mock;
   let olla;
@@ -238,7 +238,7 @@ export async function startStack({ mockArgs = [] } = {}) {
     stack.mock = `http://127.0.0.1:${stack.mockPort}`;
 
     const cfg = path.join(tmp, 'olla.yaml');
-    writeFileSync(cfg, configYaml(stack.mockPort));
+    writeFileSync(cfg, configYaml(stack.mockPort, { shutdownTimeout }));
     const o = await launch(
       'olla',
       OLLA_BIN,
@@ -247,6 +247,7 @@ export async function startStack({ mockArgs = [] } = {}) {
       START_TIMEOUT_MS,
     );
     olla = o.proc;
+    stack.ollaProc = olla; // { child, exitPromise, logs } for signal tests
     stack.ollaPort = Number(o.match[1]);
     stack.olla = `http://127.0.0.1:${stack.ollaPort}`;
     stack.health = await waitHealthy(stack.olla);

@@ -207,7 +207,7 @@ TEST_F(Endpoints, ChunkedRequestBodyForwarded) {
       "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   const auto half = body.size() / 2;
-  char size1[16], size2[16];
+  char size1[32], size2[32];
   std::snprintf(size1, sizeof size1, "%zx", half);
   std::snprintf(size2, sizeof size2, "%zx", body.size() - half);
   raw += std::string(size1) + "\r\n" + body.substr(0, half) + "\r\n" + size2 + "\r\n" +

@@ -172,8 +172,10 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
 }
 
 Stack::Stack(std::vector<mock::MockOptions> mocks, const std::string& extra_yaml,
-             const std::string& check_interval) {
-  spdlog::set_level(spdlog::level::warn);
+             const std::string& check_interval, const std::vector<std::string>& endpoint_yaml,
+             const std::function<void(config::Config&)>& tweak)
+    : options_(mocks) {
+  spdlog::set_level(std::getenv("OLLA_TEST_DEBUG") ? spdlog::level::debug : spdlog::level::warn);
   std::string yaml =
       "server:\n  host: 127.0.0.1\n  port: 0\n  threads: 2\n"
       "logging:\n  level: warn\n  format: text\n"
@@ -182,15 +184,37 @@ Stack::Stack(std::vector<mock::MockOptions> mocks, const std::string& extra_yaml
     mocks_.push_back(std::make_unique<mock::MockLiteLLM>(mocks[i]));
     const auto port = mocks_.back()->start();
     yaml += "      - url: http://127.0.0.1:" + std::to_string(port) + "\n";
-    yaml += "        name: " +
-            (mocks.size() == 1 ? std::string("litellm-gateway") : "litellm-" + std::to_string(i)) +
-            "\n";
+    yaml += "        name: " + endpoint_name(i) + "\n";
     yaml += "        type: litellm\n        check_interval: " + check_interval + "\n";
     yaml += "        check_timeout: 500ms\n";
+    if (i < endpoint_yaml.size()) {
+      std::size_t from = 0;
+      while (from < endpoint_yaml[i].size()) {
+        auto to = endpoint_yaml[i].find('\n', from);
+        if (to == std::string::npos) to = endpoint_yaml[i].size();
+        if (to > from) yaml += "        " + endpoint_yaml[i].substr(from, to - from) + "\n";
+        from = to + 1;
+      }
+    }
   }
   yaml += extra_yaml;
-  gateway_ = std::make_unique<server::Gateway>(config::load_string(yaml, "test.yaml"));
+  auto cfg = config::load_string(yaml, "test.yaml");
+  if (tweak) tweak(cfg);  // for keys the YAML above already holds (server.*)
+  gateway_ = std::make_unique<server::Gateway>(std::move(cfg));
   port_ = gateway_->start();
+}
+
+std::string Stack::endpoint_name(std::size_t i) const {
+  return options_.size() == 1 ? std::string("litellm-gateway") : "litellm-" + std::to_string(i);
+}
+
+std::uint16_t Stack::restart_mock(std::size_t i) {
+  const auto port = mocks_[i]->port();
+  mocks_[i]->stop();
+  auto opts = options_[i];
+  opts.port = port;
+  mocks_[i] = std::make_unique<mock::MockLiteLLM>(opts);
+  return mocks_[i]->start();
 }
 
 Stack::~Stack() {

@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mock_litellm.hpp"
+#include "olla/config/config.hpp"
 #include "olla/server/gateway.hpp"
 
 namespace olla::test {
@@ -50,21 +52,32 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 
 // A gateway over N mocks. YAML extra goes under the top level (e.g. "proxy:\n  ...").
+// endpoint_yaml[i], when given, holds extra keys for endpoint i, one "key: value" per line
+// (e.g. "priority: 50\n"); the harness indents them.
 class Stack {
  public:
   explicit Stack(std::vector<mock::MockOptions> mocks = {mock::MockOptions{}},
-                 const std::string& extra_yaml = "", const std::string& check_interval = "200ms");
+                 const std::string& extra_yaml = "", const std::string& check_interval = "200ms",
+                 const std::vector<std::string>& endpoint_yaml = {},
+                 const std::function<void(config::Config&)>& tweak = {});
   ~Stack();
 
   std::uint16_t port() const { return port_; }
   mock::MockLiteLLM& mock(std::size_t i = 0) { return *mocks_[i]; }
   server::Gateway& gateway() { return *gateway_; }
+  // The configured name of endpoint i ("litellm-gateway" alone, else "litellm-<i>").
+  std::string endpoint_name(std::size_t i) const;
+
+  // Stops mock i (if running) and starts a fresh one with the same options on the same port, as a
+  // restarted LiteLLM would come back. Its counters start from zero. Returns the port.
+  std::uint16_t restart_mock(std::size_t i);
 
   // Polls /olla/litellm/health until `healthy` endpoints are healthy with models (bounded).
   bool wait_healthy(std::size_t healthy,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
+  std::vector<mock::MockOptions> options_;
   std::vector<std::unique_ptr<mock::MockLiteLLM>> mocks_;
   std::unique_ptr<server::Gateway> gateway_;
   std::uint16_t port_ = 0;

@@ -16,11 +16,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: mock-litellm [--host H] [--port P] [--name N] [--models id=provider,id2,...]\n"
     "                    [--chunks N] [--chunk-delay-ms D] [--threads T] [--no-model-info]\n"
-    "                    [--help]\n"
+    "                    [--tls-cert FILE --tls-key FILE] [--help]\n"
     "\n"
     "A mock LiteLLM proxy (no database). Defaults: --host 127.0.0.1 --port 4000 --chunks 5\n"
     "--chunk-delay-ms 0 --threads 1. A model given without '=provider' is served by /v1/models\n"
-    "but not listed in /model/info. Runs until SIGINT/SIGTERM.\n";
+    "but not listed in /model/info. With --tls-cert (PEM chain, leaf first) and --tls-key (PEM\n"
+    "private key) it serves HTTPS only. Runs until SIGINT/SIGTERM.\n";
 
 bool parse_int(std::string_view s, long lo, long hi, long& out) {
   long v = 0;
@@ -93,10 +94,19 @@ int main(int argc, char** argv) {
     } else if (a == "--threads") {
       if (!value(v) || !parse_int(v, 1, 256, n)) return usage_error("--threads needs 1..256");
       opts.threads = static_cast<int>(n);
+    } else if (a == "--tls-cert") {
+      if (!value(v) || v.empty()) return usage_error("--tls-cert needs a file");
+      opts.tls_cert_file = v;
+    } else if (a == "--tls-key") {
+      if (!value(v) || v.empty()) return usage_error("--tls-key needs a file");
+      opts.tls_key_file = v;
     } else {
       return usage_error("unknown argument " + std::string(a));
     }
   }
+
+  if (opts.tls_cert_file.empty() != opts.tls_key_file.empty())
+    return usage_error("--tls-cert and --tls-key go together");
 
   // Block the termination signals in every thread (the io threads inherit the mask) and take
   // them synchronously below. A shell starts background jobs with SIGINT ignored, and an ignored
@@ -115,11 +125,13 @@ int main(int argc, char** argv) {
   try {
     port = mock.start();
   } catch (const std::exception& e) {
-    std::cerr << "mock-litellm: cannot listen on " << opts.host << ":" << opts.port << ": "
+    std::cerr << "mock-litellm: cannot start on " << opts.host << ":" << opts.port << ": "
               << e.what() << "\n";
     return 1;
   }
-  std::cout << "mock-litellm listening on http://" << opts.host << ":" << port << std::endl;
+  const char* scheme = opts.tls_cert_file.empty() ? "http" : "https";
+  std::cout << "mock-litellm listening on " << scheme << "://" << opts.host << ":" << port
+            << std::endl;
 
   int sig = 0;
   while (sigwait(&sigs, &sig) != 0) {

@@ -7,20 +7,28 @@
 // Responses are serialized by hand into a per-connection buffer (a gather write of head and
 // body); Beast parses the requests. Every read and write has a deadline (beast::tcp_stream);
 // waits (stream delays, hang, slow-headers) are cancelled by the hang-up watcher or by stop().
+//
+// TLS (MockOptions::tls_cert_file/tls_key_file): every connection is a beast::ssl_stream over the
+// beast::tcp_stream, behind one small wrapper (MockStream), so the session is written once.
+// Deadlines, resets and the hang-up watcher work on the TCP layer in both modes.
 
 #include "mock_litellm.hpp"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -31,6 +39,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -55,8 +64,10 @@ namespace {
 
 constexpr std::uint64_t kBodyLimit = 64ull * 1024 * 1024;
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
-constexpr auto kIdleTimeout = 300s;  // keep-alive idle / request read deadline
-constexpr auto kWriteTimeout = 30s;  // per write
+constexpr auto kIdleTimeout = 300s;      // keep-alive idle / request read deadline
+constexpr auto kWriteTimeout = 30s;      // per write
+constexpr auto kHandshakeTimeout = 10s;  // TLS handshake
+constexpr auto kShutdownTimeout = 2s;    // TLS close_notify exchange when we close
 constexpr int kDefaultSlowHeadersMs = 2000;
 constexpr int kMaxChunks = 1000000;
 constexpr int kMaxDelayMs = 3600 * 1000;
@@ -212,15 +223,77 @@ std::int64_t unix_now() {
       .count();
 }
 
+// One accepted connection, plain TCP or TLS behind the same type (like the gateway's
+// UpstreamStream). Deadlines live on the TCP layer in both cases.
+class MockStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+  MockStream(tcp::socket s, asio::ssl::context* tls) {
+    if (tls)
+      tls_.emplace(std::move(s), *tls);
+    else
+      tcp_.emplace(std::move(s));
+  }
+
+  executor_type get_executor() { return lowest().get_executor(); }
+  beast::tcp_stream& lowest() { return tls_ ? tls_->next_layer() : *tcp_; }
+  tls_stream* tls() { return tls_ ? &*tls_ : nullptr; }
+  tcp::socket& socket() { return lowest().socket(); }
+  void expires_after(std::chrono::steady_clock::duration d) { lowest().expires_after(d); }
+  void close() { lowest().close(); }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_)
+            tls_->async_read_some(b, std::move(handler));
+          else
+            tcp_->async_read_some(b, std::move(handler));
+        },
+        token, buffers);
+  }
+
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& buffers, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const Buffers& b) {
+          if (tls_)
+            tls_->async_write_some(b, std::move(handler));
+          else
+            tcp_->async_write_some(b, std::move(handler));
+        },
+        token, buffers);
+  }
+
+ private:
+  std::optional<beast::tcp_stream> tcp_;
+  std::optional<tls_stream> tls_;
+};
+
 // Per-connection state.
 struct Conn {
-  beast::tcp_stream stream;
+  MockStream stream;
   beast::flat_buffer buf;
   std::string head;     // response head scratch
   std::string frame;    // stream frame scratch
   std::string payload;  // stream payload scratch
-  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  Conn(tcp::socket s, asio::ssl::context* tls) : stream(std::move(s), tls) {}
 };
+
+// Whether the next bytes waiting on a TLS connection are an alert record: the peer's close_notify
+// (or a fatal alert), i.e. a hang-up. TLS 1.2 shows the record type (21). TLS 1.3 disguises every
+// record as application data (23), but an alert is the shortest record there is: 2 bytes of alert
+// and 1 of inner type under a 16-byte AEAD tag. No HTTP request fits in 2 bytes.
+bool tls_alert_pending(int fd) {
+  unsigned char h[5];
+  const ssize_t n = ::recv(fd, h, sizeof h, MSG_PEEK | MSG_DONTWAIT);
+  if (n < static_cast<ssize_t>(sizeof h)) return false;
+  const unsigned len = (static_cast<unsigned>(h[3]) << 8) | h[4];
+  return h[0] == 21 || (h[0] == 23 && len <= 2 + 1 + 16);
+}
 
 // Per-request context.
 struct Ctx {
@@ -244,7 +317,9 @@ struct MockLiteLLM::Impl {
     bool active = true;    // false once the response is over: the callback must do nothing
     bool waiting = false;  // an async_wait is outstanding
     bool hung_up = false;
-    bool drain = false;  // discard incoming data instead of stopping at it (hang mode)
+    bool drain = false;    // discard incoming data instead of stopping at it (hang mode)
+    bool tls = false;      // TLS records on the wire: an alert record is a hang-up
+    bool drained = false;  // bytes were discarded: TLS record boundaries are lost
     Watch(Impl& i, beast::tcp_stream& s) : impl(i), stream(s), timer(s.get_executor()) {}
   };
 
@@ -281,6 +356,10 @@ struct MockLiteLLM::Impl {
   std::atomic<std::uint64_t> n_disconnects{0};
   std::atomic<std::int64_t> last_disconnect_ns{0};
   std::atomic<std::uint64_t> n_completed_streams{0};
+  std::atomic<std::uint64_t> n_tls_handshakes{0};
+  std::atomic<std::uint64_t> n_tls_failures{0};
+  mutable std::mutex sni_mu;
+  std::string last_sni;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<int> fail_mode{static_cast<int>(Fail::kNone)};
 
@@ -301,6 +380,7 @@ struct MockLiteLLM::Impl {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::optional<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::ssl::context> tls_ctx;  // HTTPS mode
   std::vector<std::thread> threads;
 
   explicit Impl(MockOptions o) : opts(std::move(o)) {
@@ -341,7 +421,18 @@ struct MockLiteLLM::Impl {
     std::lock_guard lk(life_mu);
     if (running) return bound_port;
     const int n = std::max(1, opts.threads);
+    if (opts.tls_cert_file.empty() != opts.tls_key_file.empty())
+      throw std::invalid_argument("mock-litellm: tls_cert_file and tls_key_file go together");
     try {
+      if (!opts.tls_cert_file.empty()) {
+        tls_ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+        tls_ctx->set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                             asio::ssl::context::single_dh_use);
+        tls_ctx->use_certificate_chain_file(opts.tls_cert_file);  // throws on a bad file
+        tls_ctx->use_private_key_file(opts.tls_key_file, asio::ssl::context::pem);
+      }
       for (int i = 0; i < n; ++i) iocs.push_back(std::make_unique<asio::io_context>(1));
       tcp::resolver resolver(*iocs[0]);
       auto results = resolver.resolve(opts.host, std::to_string(opts.port),
@@ -357,6 +448,7 @@ struct MockLiteLLM::Impl {
     } catch (...) {
       acceptor.reset();
       iocs.clear();
+      tls_ctx.reset();
       throw;
     }
     for (auto& ioc : iocs) guards.push_back(asio::make_work_guard(*ioc));
@@ -391,6 +483,7 @@ struct MockLiteLLM::Impl {
     // the others' executors, so go in order.
     for (auto& ioc : iocs) ioc.reset();
     iocs.clear();
+    tls_ctx.reset();  // after the sessions, which refer to it
     running = false;
     stopping = false;
   }
@@ -445,6 +538,9 @@ struct MockLiteLLM::Impl {
             {"requests", n_requests.load()},
             {"disconnects", n_disconnects.load()},
             {"completed_streams", n_completed_streams.load()},
+            {"tls", tls_ctx != nullptr},
+            {"tls_handshakes", n_tls_handshakes.load()},
+            {"tls_handshake_failures", n_tls_failures.load()},
             {"fail_mode", fail_name(static_cast<Fail>(fail_mode.load()))},
             {"last_request", last_request_json()}};
   }
@@ -452,8 +548,9 @@ struct MockLiteLLM::Impl {
   // ---------------------------------------------------------------- hang-up watcher
 
   std::shared_ptr<Watch> start_watch(Conn& c, bool drain) {
-    auto w = std::make_shared<Watch>(*this, c.stream);
+    auto w = std::make_shared<Watch>(*this, c.stream.lowest());
     w->drain = drain;
+    w->tls = c.stream.tls() != nullptr;
     arm(w);
     return w;
   }
@@ -473,10 +570,12 @@ struct MockLiteLLM::Impl {
       const int fd = w->stream.socket().native_handle();
       char scratch[4096];
       for (int rounds = 0;; ++rounds) {
+        if (w->tls && !w->drained && tls_alert_pending(fd)) break;  // close_notify: hang-up
         ssize_t n = w->drain ? ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT)
                              : ::recv(fd, scratch, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n > 0) {
           if (!w->drain) return;  // a pipelined request, not a hang-up: stop watching
+          w->drained = true;
           if (rounds < 16) continue;
           arm(std::move(w));
           return;
@@ -772,6 +871,8 @@ struct MockLiteLLM::Impl {
       n_disconnects = 0;
       last_disconnect_ns = 0;
       n_completed_streams = 0;
+      n_tls_handshakes = 0;
+      n_tls_failures = 0;
       fail_mode = static_cast<int>(Fail::kNone);
       {
         std::lock_guard lk(lr_mu);
@@ -942,7 +1043,23 @@ struct MockLiteLLM::Impl {
   }
 
   asio::awaitable<void> session(tcp::socket sock) {
-    Conn c(std::move(sock));
+    Conn c(std::move(sock), tls_ctx.get());
+    auto* tls = c.stream.tls();
+    if (tls) {
+      c.stream.expires_after(kHandshakeTimeout);
+      auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
+      if (ec) {
+        n_tls_failures.fetch_add(1, std::memory_order_relaxed);
+        c.stream.close();
+        co_return;
+      }
+      const char* sni = SSL_get_servername(tls->native_handle(), TLSEXT_NAMETYPE_host_name);
+      {
+        std::lock_guard lk(sni_mu);
+        last_sni = sni ? sni : "";
+      }
+      n_tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    }
     try {
       for (;;) {
         http::request_parser<http::string_body> parser;
@@ -980,6 +1097,13 @@ struct MockLiteLLM::Impl {
       }
     } catch (...) {
       // Drop the connection.
+    }
+    if (!c.stream.socket().is_open()) co_return;  // reset, or the peer hung up
+    if (tls) {
+      // close_notify, so that a body delimited by the end of the connection ends cleanly; waits
+      // (briefly) for the peer's, or for it to close.
+      c.stream.expires_after(kShutdownTimeout);
+      co_await tls->async_shutdown(tuple_awaitable);
     }
     beast::error_code ec;
     if (c.stream.socket().is_open()) {
@@ -1028,6 +1152,12 @@ std::chrono::steady_clock::time_point MockLiteLLM::last_disconnect() const {
       std::chrono::steady_clock::duration(impl_->last_disconnect_ns.load()));
 }
 std::uint64_t MockLiteLLM::completed_streams() const { return impl_->n_completed_streams.load(); }
+std::uint64_t MockLiteLLM::tls_handshakes() const { return impl_->n_tls_handshakes.load(); }
+std::uint64_t MockLiteLLM::tls_handshake_failures() const { return impl_->n_tls_failures.load(); }
+std::string MockLiteLLM::tls_server_name() const {
+  std::lock_guard lk(impl_->sni_mu);
+  return impl_->last_sni;
+}
 nlohmann::json MockLiteLLM::last_request() const { return impl_->last_request_json(); }
 
 void MockLiteLLM::set_fail_mode(const std::string& mode) {

@@ -11,6 +11,9 @@
 //        => 500 "No connected db."
 //   GET  /mock/stats, POST /mock/fail {"mode": "..."}, POST /mock/reset   (not counted)
 //
+// TLS: with tls_cert_file and tls_key_file both set, the mock serves HTTPS only (every route,
+// failure mode and counter as over plain TCP). A peer's TLS close_notify counts as a hang-up.
+//
 // Per-request overrides (request headers): x-mock-chunks, x-mock-delay-ms, x-mock-fail.
 // Failure modes: "" (off), "429", "no-deployments", "500", "401", "midstream", "reset", "hang",
 // "slow-headers". The x-mock-fail header wins over the global mode.
@@ -43,6 +46,9 @@ struct MockOptions {
   int chunks = 5;                // content chunks per stream
   int chunk_delay_ms = 0;        // delay between stream frames
   int threads = 1;               // io threads (one io_context each, one shared acceptor)
+  // PEM certificate chain (leaf first) and private key. Both set => HTTPS only; one alone makes
+  // start() throw std::invalid_argument.
+  std::string tls_cert_file, tls_key_file;
 };
 
 class MockLiteLLM {
@@ -63,6 +69,11 @@ class MockLiteLLM {
   std::uint64_t disconnects() const;  // peer hung up while a response was being produced
   std::chrono::steady_clock::time_point last_disconnect() const;  // epoch if none yet
   std::uint64_t completed_streams() const;  // streams sent to the end ([DONE] included)
+  // HTTPS mode: TLS handshakes completed and failed, and the SNI host name the client sent in the
+  // last completed one ("" if none or without SNI, as for an IP address).
+  std::uint64_t tls_handshakes() const;
+  std::uint64_t tls_handshake_failures() const;
+  std::string tls_server_name() const;
   // {"method","target","headers":{lowercased name: value},"body": raw body string,
   //  "json": body parsed as JSON or null} of the last non-/mock request; null if none yet.
   nlohmann::json last_request() const;

@@ -25,6 +25,18 @@ struct EndpointConfig {
   Duration check_interval{5000};
   Duration check_timeout{2000};
 
+  // https only: certificate verification (on by default) and an extra CA bundle.
+  bool tls_verify = true;
+  std::string tls_ca_file;
+
+  // Credentials for this LiteLLM (auth:), resolved at load time to one header. Sent on probes
+  // and discovery always, on proxied requests when the client sent no header of that name.
+  std::string auth_header;  // e.g. "Authorization" or "x-api-key"; "" = none
+  std::string auth_value;   // e.g. "Bearer sk-..."
+  // Extra headers (headers:), sent on probes and discovery, and on proxied requests unless the
+  // client sent the same header.
+  std::vector<std::pair<std::string, std::string>> headers;
+
   // Derived from url.
   std::string scheme;  // http or https
   std::string host;    // no brackets for IPv6
@@ -51,6 +63,8 @@ struct ProxyConfig {
   std::uint64_t max_inspect_bytes = 1ull << 20;
   bool retry_enabled = true;
   int retry_max_attempts = 0;  // 0 = every candidate once
+  int breaker_failure_threshold = 5;
+  Duration breaker_cooldown{30'000};
 };
 
 struct DiscoveryConfig {

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "olla/config/config.hpp"
+#include "olla/pool/circuit_breaker.hpp"
 
 namespace olla::pool {
 
@@ -28,10 +29,15 @@ struct Endpoint {
   std::atomic<int> in_flight{0};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failures{0};
+  CircuitBreaker breaker;
+  // Health probes, as unix epoch milliseconds (0 = never / not scheduled), for the status page.
+  std::atomic<std::int64_t> last_check_ms{0};
+  std::atomic<std::int64_t> next_check_ms{0};
 
+  // Healthy by its probes and not cut off by its breaker.
   bool routable() const {
-    const auto s = status.load(std::memory_order_relaxed);
-    return s == EndpointStatus::healthy;
+    return status.load(std::memory_order_relaxed) == EndpointStatus::healthy &&
+           breaker.available(CircuitBreaker::Clock::now());
   }
 };
 

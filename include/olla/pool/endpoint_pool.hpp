@@ -36,10 +36,17 @@ class EndpointPool {
   // the optimistic strategy). `exclude` lists endpoints already tried for this request.
   Selection select(std::string_view model, std::span<const std::size_t> exclude = {});
 
+  // Whether select() would find an endpoint (without moving any balancer state).
+  bool has_candidate(std::string_view model, std::span<const std::size_t> exclude) const;
+
   std::vector<bool> routable_mask() const;
   std::size_t routable_count() const;
 
  private:
+  // The candidates for a request, or the error when there are none.
+  Selection candidates(std::string_view model, std::span<const std::size_t> exclude,
+                       std::vector<std::size_t>& out) const;
+
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   ModelRegistry models_;
   std::unique_ptr<Balancer> balancer_;

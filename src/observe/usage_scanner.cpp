@@ -1,0 +1,172 @@
+#include "olla/observe/usage_scanner.hpp"
+
+#include <string.h>  // memmem
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace olla::observe {
+namespace {
+
+constexpr std::string_view kKey = "\"usage\"";
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// A token count: a non-negative integer (an integral float is tolerated); anything else is absent.
+std::optional<std::uint64_t> count_of(const nlohmann::json& obj, const char* key) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  if (it->is_number_integer()) {
+    const auto v = it->get<std::int64_t>();
+    return v >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(v)) : std::nullopt;
+  }
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    if (v >= 0 && v < 1e18 && v == static_cast<double>(static_cast<std::uint64_t>(v)))
+      return static_cast<std::uint64_t>(v);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void UsageScanner::feed(std::string_view piece) {
+  std::size_t i = 0;
+  while (i < piece.size()) {
+    switch (state_) {
+      case State::search:
+        i = search(piece, i);
+        break;
+      case State::after_key:
+        while (i < piece.size() && is_space(piece[i])) ++i;
+        if (i == piece.size()) break;
+        if (piece[i] == ':') {
+          state_ = State::after_colon;
+          ++i;
+        } else {
+          state_ = State::search;  // a value "usage", not the key: look again from this byte
+        }
+        break;
+      case State::after_colon:
+        while (i < piece.size() && is_space(piece[i])) ++i;
+        if (i == piece.size()) break;
+        if (piece[i] == '{') {
+          state_ = State::capture;
+          object_.clear();
+          depth_ = 0;
+          in_string_ = escaped_ = false;
+        } else {
+          state_ = State::search;  // "usage": null (every chunk but the last, for some providers)
+        }
+        break;
+      case State::capture:
+        i = capture(piece, i);
+        break;
+    }
+  }
+}
+
+// Looks for `"usage"` from p[i]; a match may have started in an earlier piece (matched_ > 0).
+std::size_t UsageScanner::search(std::string_view p, std::size_t i) {
+  while (matched_ > 0 && i < p.size()) {
+    const char c = p[i++];
+    if (c == kKey[matched_]) {
+      if (++matched_ == kKey.size()) {
+        matched_ = 0;
+        state_ = State::after_key;
+        return i;
+      }
+    } else {
+      // The key's only repeated byte is the quote, which can start a new match.
+      matched_ = c == '"' ? 1 : 0;
+    }
+  }
+  if (i == p.size()) return i;
+  // glibc's memmem is vectorised; string_view::find stops at every quote, and JSON is full of them.
+  if (const void* hit = ::memmem(p.data() + i, p.size() - i, kKey.data(), kKey.size())) {
+    state_ = State::after_key;
+    return static_cast<std::size_t>(static_cast<const char*>(hit) - p.data()) + kKey.size();
+  }
+  // Keep a partial match at the end of the piece: the longest suffix that is a prefix of the key.
+  const std::size_t from = p.size() - std::min(p.size() - i, kKey.size() - 1);
+  for (std::size_t q = from; q < p.size(); ++q) {
+    if (p[q] == '"' && kKey.starts_with(p.substr(q))) {
+      matched_ = p.size() - q;
+      break;
+    }
+  }
+  return p.size();
+}
+
+// Copies the object from p[i] until its closing brace, tracking strings so braces inside them
+// do not count.
+std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
+  const std::size_t begin = i;
+  const std::size_t room = kMaxObjectBytes - object_.size();
+  // Scan at most one byte past the room left: enough to know the object is too large.
+  const std::size_t end = std::min(p.size(), i + room + 1);
+  bool complete = false;
+  for (; i < end; ++i) {
+    const char c = p[i];
+    if (in_string_) {
+      if (escaped_) {
+        escaped_ = false;
+      } else if (c == '\\') {
+        escaped_ = true;
+      } else if (c == '"') {
+        in_string_ = false;
+      }
+    } else if (c == '"') {
+      in_string_ = true;
+    } else if (c == '{' || c == '[') {
+      ++depth_;
+    } else if (c == '}' || c == ']') {
+      if (--depth_ == 0) {
+        ++i;
+        complete = true;
+        break;
+      }
+    }
+  }
+  if (i - begin > room) {
+    // Too large to be a usage object worth keeping: drop it and look for the next one.
+    gave_up_ = true;
+    object_.clear();
+    state_ = State::search;
+    return i;
+  }
+  object_.append(p.data() + begin, i - begin);
+  if (complete) {
+    absorb(object_);
+    object_.clear();
+    state_ = State::search;
+  }
+  return i;
+}
+
+void UsageScanner::absorb(const std::string& object) {
+  const auto j = nlohmann::json::parse(object, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  auto prompt = count_of(j, "prompt_tokens");
+  if (!prompt) prompt = count_of(j, "input_tokens");
+  auto completion = count_of(j, "completion_tokens");
+  if (!completion) completion = count_of(j, "output_tokens");
+  const auto total = count_of(j, "total_tokens");
+  if (!prompt && !completion && !total) return;
+  if (prompt) prompt_ = prompt;
+  if (completion) completion_ = completion;
+  // A total goes with the figures of its own object; else it is recomputed.
+  total_ = total;
+}
+
+std::optional<Usage> UsageScanner::result() const {
+  if (!prompt_ && !completion_ && !total_) return std::nullopt;
+  Usage u;
+  u.prompt_tokens = prompt_.value_or(0);
+  u.completion_tokens = completion_.value_or(0);
+  u.total_tokens = total_.value_or(u.prompt_tokens + u.completion_tokens);
+  return u;
+}
+
+}  // namespace olla::observe
