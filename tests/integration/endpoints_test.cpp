@@ -252,3 +252,46 @@ TEST_F(Endpoints, GatewayRoutes) {
 
 }  // namespace
 }  // namespace olla::test
+
+namespace olla::test {
+namespace {
+
+TEST(EndpointCredentials, ProbesAlwaysAndRequestsWithoutTheirOwnKeyCarryTheEndpointsAuth) {
+  setenv("OLLA_TEST_LITELLM_KEY", "sk-endpoint-key", 1);
+  // Probes far apart: after start-up, the mock's last request is the one the test sent.
+  Stack stack({mock::MockOptions{}}, "", "60s",
+              {"auth:\n  type: bearer\n  token: ${OLLA_TEST_LITELLM_KEY}\nheaders:\n  X-Team: blue\n"});
+  unsetenv("OLLA_TEST_LITELLM_KEY");
+  ASSERT_TRUE(stack.wait_healthy(1));
+  // A probe (or discovery) carried the credentials.
+  auto probe = stack.mock().last_request();
+  EXPECT_EQ(probe["headers"]["authorization"], "Bearer sk-endpoint-key");
+  EXPECT_EQ(probe["headers"]["x-team"], "blue");
+
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  ASSERT_EQ(r.status, 200);
+  auto h = stack.mock().last_request()["headers"];
+  EXPECT_EQ(h["authorization"], "Bearer sk-endpoint-key");
+  EXPECT_EQ(h["x-team"], "blue");
+
+  // A client's own virtual key is forwarded unchanged, never replaced.
+  r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false),
+              {{"Authorization", "Bearer sk-client-virtual-key"}, {"X-Team", "red"}});
+  ASSERT_EQ(r.status, 200);
+  h = stack.mock().last_request()["headers"];
+  EXPECT_EQ(stack.mock().last_request()["target"], "/v1/chat/completions");
+  EXPECT_EQ(h["authorization"], "Bearer sk-client-virtual-key");
+  EXPECT_EQ(h["x-team"], "red");
+}
+
+TEST(EndpointCredentials, ApiKeyHeaderAndBasicAuth) {
+  Stack stack({mock::MockOptions{}, mock::MockOptions{}}, "", "200ms",
+              {"auth:\n  type: api_key\n  key: k-123\n  header: x-litellm-api-key\n",
+               "auth:\n  type: basic\n  username: olla\n  password: s3cret\n"});
+  ASSERT_TRUE(stack.wait_healthy(2));
+  EXPECT_EQ(stack.mock(0).last_request()["headers"]["x-litellm-api-key"], "k-123");
+  EXPECT_EQ(stack.mock(1).last_request()["headers"]["authorization"], "Basic b2xsYTpzM2NyZXQ=");
+}
+
+}  // namespace
+}  // namespace olla::test
