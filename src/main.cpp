@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   try {
     olla::server::Gateway gateway(cfg);
     gateway.start();
-    gateway.run_until_signal();
+    gateway.run_until_signal([&] { return olla::config::load_file(config_path); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     spdlog::shutdown();

@@ -53,6 +53,7 @@ void setup_logging(std::string_view level, std::string_view format) {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   }
   spdlog::flush_every(std::chrono::seconds(1));
+  spdlog::flush_on(spdlog::level::warn);  // problems reach the log at once
 }
 
 void log_access(const AccessRecord& r) {

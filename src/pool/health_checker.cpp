@@ -15,20 +15,28 @@ using namespace net;
 
 void HealthChecker::start(asio::io_context& ioc) {
   ioc_ = &ioc;
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    probe_timers_.push_back(std::make_unique<timer_t>(ioc.get_executor()));
-  }
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    asio::co_spawn(ioc.get_executor(), probe_loop(i), asio::detached);
-    if (cfg_.discovery.model_discovery_enabled) {
-      asio::co_spawn(ioc.get_executor(), discovery_loop(i), asio::detached);
-    }
+  for (std::size_t i = 0; i < pool_.size(); ++i) watch(i);
+}
+
+// Runs on the checker's thread (start() runs before that thread does).
+void HealthChecker::watch(std::size_t i) {
+  if (probe_timers_.size() <= i) probe_timers_.resize(i + 1);
+  probe_timers_[i] = std::make_unique<timer_t>(ioc_->get_executor());
+  asio::co_spawn(ioc_->get_executor(), probe_loop(i), asio::detached);
+  if (cfg_.discovery.model_discovery_enabled) {
+    asio::co_spawn(ioc_->get_executor(), discovery_loop(i), asio::detached);
   }
 }
 
+void HealthChecker::add(std::size_t i) {
+  if (ioc_) asio::post(*ioc_, [this, i] { watch(i); });
+}
+
 void HealthChecker::request_probe(std::size_t i) {
-  if (!ioc_ || i >= probe_timers_.size()) return;
-  asio::post(*ioc_, [this, i] { probe_timers_[i]->cancel(); });
+  if (!ioc_) return;
+  asio::post(*ioc_, [this, i] {
+    if (i < probe_timers_.size() && probe_timers_[i]) probe_timers_[i]->cancel();
+  });
 }
 
 task<config::Duration> HealthChecker::probe(std::size_t i) {
@@ -58,14 +66,23 @@ task<void> HealthChecker::probe_loop(std::size_t i) {
   auto& ep = pool_.at(i);
   auto& timer = *probe_timers_[i];
   int failures = 0;
-  for (;;) {
+  const auto epoch_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  while (!ep.retired.load()) {
     const auto retry_after = co_await probe(i);
+    ep.last_check_ms.store(epoch_ms());
     failures = ep.status.load() == EndpointStatus::healthy ? 0 : failures + 1;
     // The interval doubles from the second failure in a row, so one blip is re-checked promptly.
-    timer.expires_after(
-        next_probe_delay(ep.cfg.check_interval, failures > 0 ? failures - 1 : 0, retry_after));
+    const auto delay =
+        next_probe_delay(ep.cfg.check_interval, failures > 0 ? failures - 1 : 0, retry_after);
+    ep.next_check_ms.store(epoch_ms() + delay.count());
+    timer.expires_after(delay);
     co_await timer.async_wait(use_tuple);  // cancelled by request_probe(): probe at once
   }
+  ep.next_check_ms.store(0);
 }
 
 task<void> HealthChecker::discover_models(std::size_t i) {
@@ -121,7 +138,7 @@ task<void> HealthChecker::discovery_loop(std::size_t i) {
   for (;;) {
     timer.expires_after(cfg_.discovery.model_discovery_interval);
     auto [ec] = co_await timer.async_wait(use_tuple);
-    if (ec) co_return;
+    if (ec || pool_.at(i).retired.load()) co_return;
     if (pool_.at(i).routable()) co_await discover_models(i);
   }
 }

@@ -21,10 +21,15 @@ class HealthChecker {
   // a connection failure).
   void request_probe(std::size_t endpoint);
 
+  // Starts probing an endpoint added by a reload (any thread). Retired endpoints stop by
+  // themselves at their next probe.
+  void add(std::size_t endpoint);
+
  private:
   // One probe; returns the Retry-After of a rate-limited answer (0 otherwise).
   net::task<config::Duration> probe(std::size_t endpoint);
   net::task<void> discover_models(std::size_t endpoint);
+  void watch(std::size_t endpoint);
   net::task<void> probe_loop(std::size_t endpoint);
   net::task<void> discovery_loop(std::size_t endpoint);
 

@@ -27,6 +27,7 @@ std::string host_header(const config::EndpointConfig& ep) {
 }
 
 std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint) {
+  if (endpoint >= idle_.size()) return std::nullopt;  // an endpoint added by a reload
   auto& list = idle_[endpoint];
   const auto now = std::chrono::steady_clock::now();
   while (!list.empty()) {
@@ -42,6 +43,7 @@ std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint) {
 }
 
 void UpstreamPool::give_back(std::size_t endpoint, UpstreamStream&& stream) {
+  if (endpoint >= idle_.size()) idle_.resize(endpoint + 1);
   auto& list = idle_[endpoint];
   if (list.size() >= max_idle_) {
     stream.close();

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,15 +65,20 @@ class UpstreamStream {
   std::unique_ptr<tls_stream_t> tls_;
 };
 
+const boost::system::error_category& tls_verify_category();
+
 // The TLS client contexts, one per https endpoint (each may name its own CA file).
+// Slots follow the endpoint pool's (reloads add slots, never move them).
 class TlsContexts {
  public:
   explicit TlsContexts(const std::vector<config::EndpointConfig>& endpoints);
   // nullptr for an http endpoint.
   net::asio::ssl::context* get(std::size_t endpoint) const { return contexts_[endpoint].get(); }
+  // Sets up the slot of an endpoint before the pool publishes it. Throws on a bad CA file.
+  void add(std::size_t endpoint, const config::EndpointConfig& ep);
 
  private:
-  std::vector<std::unique_ptr<net::asio::ssl::context>> contexts_;
+  std::array<std::unique_ptr<net::asio::ssl::context>, 1024> contexts_;
 };
 
 }  // namespace olla::proxy

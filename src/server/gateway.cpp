@@ -147,14 +147,38 @@ void Gateway::stop() {
   im.workers.clear();
 }
 
-void Gateway::run_until_signal() {
+std::string Gateway::reload_endpoints(const std::vector<config::EndpointConfig>& endpoints) {
+  auto& im = *impl_;
+  const auto result = im.pool.reload(endpoints, [&](std::size_t slot, const config::EndpointConfig& ep) {
+    im.tls.add(slot, ep);
+  });
+  for (auto slot : result.added) im.health.add(slot);
+  std::string summary = "endpoints reloaded: " + std::to_string(result.added.size()) + " added, " +
+                        std::to_string(result.retired.size()) + " removed, " +
+                        std::to_string(result.kept) + " unchanged";
+  for (auto slot : result.added) summary += "; + " + im.pool.at(slot).cfg.name;
+  for (auto slot : result.retired) summary += "; - " + im.pool.at(slot).cfg.name;
+  return summary;
+}
+
+void Gateway::run_until_signal(const std::function<config::Config()>& reload) {
   asio::io_context ioc;
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.add(SIGHUP);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP: endpoint reload is not supported yet; keeping the current endpoints");
+      if (!reload) {
+        spdlog::warn("SIGHUP: no config source to reload from");
+      } else {
+        try {
+          const auto fresh = reload();
+          for (const auto& w : fresh.warnings) spdlog::warn("{}", w);
+          spdlog::info("SIGHUP: {}", reload_endpoints(fresh.discovery.endpoints));
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: reload failed, keeping the current endpoints: {}", e.what());
+        }
+      }
       signals.async_wait(on_signal);
       return;
     }

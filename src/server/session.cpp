@@ -202,7 +202,8 @@ class Exchange {
   std::pair<http::status, std::string> provider_health_json() const {
     const auto mask = sh_.pool.routable_mask();
     const auto healthy = static_cast<std::size_t>(std::count(mask.begin(), mask.end(), true));
-    const auto total = mask.size();
+    std::size_t total = 0;  // configured now: retired endpoints no longer count
+    for (std::size_t i = 0; i < sh_.pool.size(); ++i) total += !sh_.pool.at(i).retired.load();
     const auto models = sh_.pool.models().union_models(mask);
     std::set<std::string> providers;
     for (const auto& m : models) {
@@ -657,7 +658,7 @@ class Exchange {
 
   void finish_upstream(proxy::UpstreamStream& upstream, response_parser_t& rp) {
     if (rp.is_done()) endpoint_->breaker.on_success();  // a whole response: the transport works
-    if (rp.is_done() && rp.get().keep_alive()) {
+    if (rp.is_done() && rp.get().keep_alive() && !endpoint_->retired.load()) {
       worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
     } else {
       upstream.close();

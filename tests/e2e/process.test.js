@@ -122,3 +122,36 @@ test('--version and --help', async () => {
   assert.equal(h.code, 0);
   assert.match(h.stdout, /--validate-config/);
 });
+
+test('SIGHUP re-reads the endpoint list; a broken file changes nothing', async () => {
+  const { readFileSync } = await import('node:fs');
+  const stack = await startStack();
+  try {
+    const cfgFile = path.join(stack.tmp, 'olla.yaml');
+    const original = readFileSync(cfgFile, 'utf8');
+    const health = async () => (await fetch(`${stack.olla}/olla/litellm/health`)).json();
+    assert.equal((await health()).endpoints.total, 1);
+
+    // A second endpoint (same mock, another name) appears after SIGHUP.
+    const extra = `      - url: http://127.0.0.1:${stack.mockPort}\n        name: litellm-second\n        type: litellm\n        check_interval: 1s\n`;
+    writeFileSync(cfgFile, original.replace('model_registry:', `${extra}model_registry:`));
+    stack.ollaProc.child.kill('SIGHUP');
+    let h;
+    for (let i = 0; i < 50; i++) {
+      h = await health();
+      if (h.endpoints.total === 2 && h.endpoints.healthy === 2) break;
+      await sleep(100);
+    }
+    assert.deepEqual(h.endpoints, { healthy: 2, total: 2 });
+
+    // A broken file is refused: the daemon keeps its endpoints and keeps serving.
+    writeFileSync(cfgFile, original + 'bogus_top_level_key: 1\n');
+    stack.ollaProc.child.kill('SIGHUP');
+    await sleep(300);
+    assert.equal(stack.ollaProc.exited, null, 'olla exited on a bad reload');
+    assert.deepEqual((await health()).endpoints, { healthy: 2, total: 2 });
+    assert.match(stack.logs(), /reload failed, keeping the current endpoints/);
+  } finally {
+    await stack.stop();
+  }
+});

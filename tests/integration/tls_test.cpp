@@ -338,7 +338,7 @@ TEST(TlsUpstream, ProxyPathRefusesAnImpostor) {
   auto j = json::parse(r.body, nullptr, false);
   ASSERT_TRUE(j.is_object()) << r.body;
   EXPECT_EQ(j["error"]["type"], "upstream_error") << r.body;
-  EXPECT_NE(j["error"]["message"].get<std::string>().find("certificate verify failed"),
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("certificate verification failed"),
             std::string::npos)
       << r.body;
   auto s = stream(gw.port(), kChat, chat_body("gpt-4", true));

@@ -42,6 +42,8 @@ struct EndpointConfig {
   std::string host;    // no brackets for IPv6
   std::uint16_t port = 0;
   std::string base_path;  // "" or "/prefix" without trailing slash
+
+  bool operator==(const EndpointConfig&) const = default;
 };
 
 struct ServerConfig {

@@ -33,10 +33,13 @@ struct Endpoint {
   // Health probes, as unix epoch milliseconds (0 = never / not scheduled), for the status page.
   std::atomic<std::int64_t> last_check_ms{0};
   std::atomic<std::int64_t> next_check_ms{0};
+  // Removed from the config by a reload: takes no new requests, its streams finish.
+  std::atomic<bool> retired{false};
 
-  // Healthy by its probes and not cut off by its breaker.
+  // Healthy by its probes, not cut off by its breaker, still configured.
   bool routable() const {
     return status.load(std::memory_order_relaxed) == EndpointStatus::healthy &&
+           !retired.load(std::memory_order_relaxed) &&
            breaker.available(CircuitBreaker::Clock::now());
   }
 };

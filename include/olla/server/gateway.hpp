@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 #include <memory>
 
 #include "olla/config/config.hpp"
@@ -27,8 +30,14 @@ class Gateway {
   void shutdown();
   // Stop now.
   void stop();
-  // Blocks until SIGINT/SIGTERM (then shuts down gracefully) or until stop().
-  void run_until_signal();
+  // Blocks until SIGINT/SIGTERM, then shuts down gracefully. On SIGHUP, calls `reload` for a
+  // fresh config and applies its endpoint list; a config that fails to load changes nothing.
+  void run_until_signal(const std::function<config::Config()>& reload = {});
+
+  // Applies a new endpoint list without dropping a connection: unchanged endpoints keep their
+  // state, new ones start probing and serving, removed ones take no new requests while their
+  // streams finish. Returns a one-line summary; throws std::exception on a bad list.
+  std::string reload_endpoints(const std::vector<config::EndpointConfig>& endpoints);
 
   std::uint16_t port() const;
   pool::EndpointPool& pool();
