@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "olla/observe/access_policy.hpp"
+
 namespace olla::config {
 namespace {
 
@@ -290,12 +292,14 @@ void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
     tls.fail(tls.get("ca_file"), tls.key_path("ca_file"), "cannot read '" + ep.tls_ca_file + "'");
   }
   if (tls.node() && !tls.node().IsNull() && ep.scheme != "https") {
-    cfg.warnings.push_back(s.key_path("tls") + ": set on an http:// endpoint, where it has no effect");
+    cfg.warnings.push_back(s.key_path("tls") +
+                           ": set on an http:// endpoint, where it has no effect");
   }
   parse_auth(s.section("auth"), ep);
   const auto headers = s.get("headers");
   if (headers && !headers.IsNull()) {
-    if (!headers.IsMap()) s.fail(headers, s.key_path("headers"), "must be a mapping of header: value");
+    if (!headers.IsMap())
+      s.fail(headers, s.key_path("headers"), "must be a mapping of header: value");
     const Section hs(headers, s.key_path("headers"), cfg.source);
     for (const auto& kv : headers) {
       const auto name = kv.first.as<std::string>();
@@ -362,7 +366,7 @@ Config parse(const YAML::Node& root, const std::string& file) {
 
   const auto server = top.section("server");
   server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout",
-                     "shutdown_timeout", "request_limits"});
+                     "shutdown_timeout", "request_limits", "internal_access"});
   server.str("host", cfg.server.host);
   server.integer("port", cfg.server.port, 0, 65535);
   server.integer("threads", cfg.server.threads, 0, 256);
@@ -373,6 +377,20 @@ Config parse(const YAML::Node& root, const std::string& file) {
   limits.allow_only({"max_body_size", "max_header_size"});
   limits.size("max_body_size", cfg.server.max_body_size);
   limits.size("max_header_size", cfg.server.max_header_size);
+  const auto internal = server.section("internal_access");
+  internal.allow_only({"allow_cidrs", "bearer_token"});
+  internal.str("bearer_token", cfg.server.internal_token);
+  if (const auto cidrs = internal.get("allow_cidrs"); cidrs && !cidrs.IsNull()) {
+    if (!cidrs.IsSequence()) {
+      internal.fail(cidrs, internal.key_path("allow_cidrs"),
+                    "must be a list like [127.0.0.0/8, ::1]");
+    }
+    for (const auto& c : cidrs) cfg.server.internal_allow_cidrs.push_back(c.as<std::string>());
+    const auto parsed = observe::AccessPolicy::parse(cfg.server.internal_allow_cidrs);
+    if (const auto* error = std::get_if<std::string>(&parsed)) {
+      internal.fail(cidrs, internal.key_path("allow_cidrs"), *error);
+    }
+  }
 
   const auto proxy = top.section("proxy");
   proxy.allow_only({"load_balancer", "connection_timeout", "response_timeout", "read_timeout",

@@ -228,8 +228,11 @@ std::string Metrics::prometheus(const pool::EndpointPool& pool) const {
   std::map<std::pair<std::string, std::string>, SeriesTotals> series;
   std::map<std::string, EndpointTotals> endpoints;
   Histogram::Snapshot overhead = Histogram(Histogram::overhead_bounds()).snapshot();
-  for (std::size_t i = 0; i < pool.size(); ++i)
-    endpoints[valid_utf8(pool.at(i).cfg.name)].in_pool = true;
+  for (std::size_t i = 0; i < pool.size(); ++i) {
+    if (!pool.at(i).retired.load(std::memory_order_relaxed)) {
+      endpoints[valid_utf8(pool.at(i).cfg.name)].in_pool = true;
+    }
+  }
   {
     std::lock_guard lock(shards_mutex_);
     for (const auto& shard : shards_) {
@@ -328,17 +331,20 @@ std::string Metrics::prometheus(const pool::EndpointPool& pool) const {
 
   w.family("olla_endpoint_in_flight", "gauge", "Requests under way on the endpoint.");
   for (std::size_t i = 0; i < pool.size(); ++i) {
+    if (pool.at(i).retired.load(std::memory_order_relaxed)) continue;
     w.sample("olla_endpoint_in_flight", {{"endpoint", pool.at(i).cfg.name}},
              static_cast<double>(pool.at(i).in_flight.load(std::memory_order_relaxed)));
   }
   w.family("olla_endpoint_up", "gauge", "1 when the endpoint's health checks pass, else 0.");
   for (std::size_t i = 0; i < pool.size(); ++i) {
+    if (pool.at(i).retired.load(std::memory_order_relaxed)) continue;
     const bool up =
         pool.at(i).status.load(std::memory_order_relaxed) == pool::EndpointStatus::healthy;
     w.sample("olla_endpoint_up", {{"endpoint", pool.at(i).cfg.name}}, std::uint64_t{up});
   }
   w.family("olla_endpoint_status", "gauge", "1 for the endpoint's current health status.");
   for (std::size_t i = 0; i < pool.size(); ++i) {
+    if (pool.at(i).retired.load(std::memory_order_relaxed)) continue;
     const auto current = pool.at(i).status.load(std::memory_order_relaxed);
     for (const auto s : kEndpointStatuses) {
       w.sample("olla_endpoint_status",

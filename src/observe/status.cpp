@@ -64,15 +64,17 @@ json status_summary(const pool::EndpointPool& pool, const Metrics& metrics,
                     std::chrono::seconds uptime, std::int64_t in_flight) {
   std::size_t healthy = 0;
   std::uint64_t failures = 0;
+  std::size_t total = 0;
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const auto& ep = pool.at(i);
+    if (ep.retired.load(std::memory_order_relaxed)) continue;  // removed by a reload
+    ++total;
     if (ep.status.load(std::memory_order_relaxed) == pool::EndpointStatus::healthy) ++healthy;
     failures += ep.failures.load(std::memory_order_relaxed);
   }
   const auto routable = pool.routable_count();
-  const auto total = pool.size();
   const char* status = routable == 0 ? "unhealthy" : routable < total ? "degraded" : "healthy";
-  const auto models = pool.models().union_models(std::vector<bool>(total, true));
+  const auto models = pool.models().union_models(std::vector<bool>(pool.size(), true));
   return {{"name", "olla"},
           {"version", OLLA_VERSION},
           {"status", status},
@@ -90,6 +92,7 @@ json status_endpoints(const pool::EndpointPool& pool, const Metrics& metrics) {
   json list = json::array();
   for (std::size_t i = 0; i < pool.size(); ++i) {
     const auto& ep = pool.at(i);
+    if (ep.retired.load(std::memory_order_relaxed)) continue;  // removed by a reload
     json ids = json::array();
     if (i < snap->per_endpoint.size()) {
       for (const auto& m : snap->per_endpoint[i]) ids.push_back(m.id);

@@ -10,9 +10,12 @@ CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
 
 bool CircuitBreaker::available(Clock::time_point now) const {
   switch (state(now)) {
-    case State::closed: return true;
-    case State::open: return false;
-    case State::half_open: return !trial_.load(std::memory_order_acquire);
+    case State::closed:
+      return true;
+    case State::open:
+      return false;
+    case State::half_open:
+      return !trial_.load(std::memory_order_acquire);
   }
   return true;
 }
@@ -23,7 +26,8 @@ void CircuitBreaker::on_attempt(Clock::time_point now) {
 
 void CircuitBreaker::on_success() {
   failures_.store(0, std::memory_order_relaxed);
-  if (open_until_.load(std::memory_order_relaxed) != 0) open_until_.store(0, std::memory_order_release);
+  if (open_until_.load(std::memory_order_relaxed) != 0)
+    open_until_.store(0, std::memory_order_release);
   trial_.store(false, std::memory_order_release);
 }
 
@@ -44,9 +48,12 @@ bool CircuitBreaker::on_failure(Clock::time_point now) {
 
 std::string_view to_string(CircuitBreaker::State s) {
   switch (s) {
-    case CircuitBreaker::State::closed: return "closed";
-    case CircuitBreaker::State::open: return "open";
-    case CircuitBreaker::State::half_open: return "half_open";
+    case CircuitBreaker::State::closed:
+      return "closed";
+    case CircuitBreaker::State::open:
+      return "open";
+    case CircuitBreaker::State::half_open:
+      return "half_open";
   }
   return "closed";
 }

@@ -80,7 +80,8 @@ Selection EndpointPool::select(std::string_view model, std::span<const std::size
   return result;
 }
 
-bool EndpointPool::has_candidate(std::string_view model, std::span<const std::size_t> exclude) const {
+bool EndpointPool::has_candidate(std::string_view model,
+                                 std::span<const std::size_t> exclude) const {
   std::vector<std::size_t> candidates;
   this->candidates(model, exclude, candidates);
   return !candidates.empty();

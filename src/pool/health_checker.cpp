@@ -41,8 +41,8 @@ void HealthChecker::request_probe(std::size_t i) {
 
 task<config::Duration> HealthChecker::probe(std::size_t i) {
   auto& ep = pool_.at(i);
-  const auto res =
-      co_await proxy::http_get(ep.cfg, tls_.get(i), ep.cfg.health_check_url, ep.cfg.check_timeout, 64 << 10);
+  const auto res = co_await proxy::http_get(ep.cfg, tls_.get(i), ep.cfg.health_check_url,
+                                            ep.cfg.check_timeout, 64 << 10);
   const auto before = ep.status.load();
   const auto now = classify_probe(res.status);
   ep.status.store(now);

@@ -7,8 +7,8 @@ namespace olla::proxy {
 using namespace net;
 
 task<ClientResponse> http_get(const config::EndpointConfig& ep, asio::ssl::context* tls,
-                              std::string target,
-                              config::Duration timeout, std::size_t body_limit) {
+                              std::string target, config::Duration timeout,
+                              std::size_t body_limit) {
   ClientResponse out;
   UpstreamStream stream(co_await asio::this_coro::executor);
   if (auto ec = co_await connect_upstream(stream, ep, timeout, tls)) {

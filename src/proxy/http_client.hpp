@@ -3,8 +3,8 @@
 #include <string>
 
 #include "../server/net.hpp"
-#include "upstream_stream.hpp"
 #include "olla/config/config.hpp"
+#include "upstream_stream.hpp"
 
 namespace olla::proxy {
 
@@ -18,7 +18,7 @@ struct ClientResponse {
 // One GET on a fresh connection (TLS when `tls` is given) with the endpoint's credentials and
 // headers: health probes and model discovery.
 net::task<ClientResponse> http_get(const config::EndpointConfig& ep, net::asio::ssl::context* tls,
-                                   std::string target,
-                                   config::Duration timeout, std::size_t body_limit = 16u << 20);
+                                   std::string target, config::Duration timeout,
+                                   std::size_t body_limit = 16u << 20);
 
 }  // namespace olla::proxy

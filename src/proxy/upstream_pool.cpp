@@ -21,7 +21,8 @@ bool peer_closed(socket_t& socket) {
 }
 
 std::string host_header(const config::EndpointConfig& ep) {
-  const bool default_port = (ep.scheme == "https" && ep.port == 443) || (ep.scheme == "http" && ep.port == 80);
+  const bool default_port =
+      (ep.scheme == "https" && ep.port == 443) || (ep.scheme == "http" && ep.port == 80);
   const std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
   return default_port ? host : host + ":" + std::to_string(ep.port);
 }
@@ -63,7 +64,8 @@ void UpstreamPool::clear() {
 task<error_code> connect_upstream(UpstreamStream& stream, const config::EndpointConfig& ep,
                                   config::Duration timeout, asio::ssl::context* tls) {
   resolver_t resolver(co_await asio::this_coro::executor);
-  auto [rec, results] = co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
+  auto [rec, results] =
+      co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
   if (rec) co_return rec;
   auto& tcp = stream.lowest();
   tcp.expires_after(timeout);

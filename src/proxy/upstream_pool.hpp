@@ -32,7 +32,8 @@ class UpstreamPool {
 
 // Opens a fresh connection to the endpoint within the connect timeout (TCP_NODELAY set), with a
 // TLS handshake when `tls` is given (https endpoints).
-net::task<net::error_code> connect_upstream(UpstreamStream& stream, const config::EndpointConfig& ep,
+net::task<net::error_code> connect_upstream(UpstreamStream& stream,
+                                            const config::EndpointConfig& ep,
                                             config::Duration timeout, net::asio::ssl::context* tls);
 
 // True when an idle socket should not be reused: the peer closed it, it errs, or it has sent

@@ -22,7 +22,8 @@ const boost::system::error_category& tls_verify_category() {
   return category;
 }
 
-task<error_code> UpstreamStream::handshake(asio::ssl::context& ctx, const config::EndpointConfig& ep) {
+task<error_code> UpstreamStream::handshake(asio::ssl::context& ctx,
+                                           const config::EndpointConfig& ep) {
   tls_ = std::make_unique<tls_stream_t>(std::move(*tcp_), ctx);
   tcp_.reset();
   error_code ec;

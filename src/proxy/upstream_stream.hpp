@@ -1,8 +1,8 @@
 #pragma once
 
+#include <array>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,7 +32,8 @@ class UpstreamStream {
 
   // Puts TLS over the connected TCP stream and handshakes (SNI, certificate and host name checked
   // unless verification is off in the context's endpoint settings).
-  net::task<net::error_code> handshake(net::asio::ssl::context& ctx, const config::EndpointConfig& ep);
+  net::task<net::error_code> handshake(net::asio::ssl::context& ctx,
+                                       const config::EndpointConfig& ep);
 
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {

@@ -24,8 +24,26 @@ Route route(std::string_view method, std::string_view target) {
     return {RouteKind::proxy, std::move(upstream)};
   }
   if (get && t.path == "/internal/health") return {RouteKind::internal_health, {}};
+  if (get && t.path == "/internal/status") return {RouteKind::internal_status, {}};
+  if (get && t.path == "/internal/status/endpoints")
+    return {RouteKind::internal_status_endpoints, {}};
+  if (get && t.path == "/internal/status/models") return {RouteKind::internal_status_models, {}};
+  if (get && t.path == "/internal/metrics") return {RouteKind::internal_metrics, {}};
   if (get && t.path == "/version") return {RouteKind::version, {}};
   return {RouteKind::not_found, {}};
+}
+
+bool is_internal(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::internal_health:
+    case RouteKind::internal_status:
+    case RouteKind::internal_status_endpoints:
+    case RouteKind::internal_status_models:
+    case RouteKind::internal_metrics:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace olla::router

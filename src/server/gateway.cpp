@@ -32,6 +32,14 @@ task<void> accept_loop(acceptor_t& acceptor, Worker& worker, Shared& shared) {
   }
 }
 
+observe::AccessPolicy make_access_policy(const config::ServerConfig& s) {
+  auto parsed = observe::AccessPolicy::parse(s.internal_allow_cidrs, s.internal_token);
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    throw std::runtime_error("server.internal_access: " + *error);
+  }
+  return std::get<observe::AccessPolicy>(std::move(parsed));
+}
+
 tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
   asio::io_context tmp;
   asio::ip::tcp::resolver resolver(tmp);
@@ -54,12 +62,15 @@ struct Gateway::Impl {
         pool(cfg),
         tls(cfg.discovery.endpoints),
         health(cfg, pool, tls),
-        shared{cfg, pool, health, tls} {}
+        internal_access(make_access_policy(cfg.server)),
+        shared{cfg, pool, health, tls, metrics, internal_access} {}
 
   config::Config cfg;
   pool::EndpointPool pool;
   proxy::TlsContexts tls;
   pool::HealthChecker health;
+  observe::Metrics metrics;
+  observe::AccessPolicy internal_access;
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<acceptor_t>> acceptors;
@@ -149,9 +160,8 @@ void Gateway::stop() {
 
 std::string Gateway::reload_endpoints(const std::vector<config::EndpointConfig>& endpoints) {
   auto& im = *impl_;
-  const auto result = im.pool.reload(endpoints, [&](std::size_t slot, const config::EndpointConfig& ep) {
-    im.tls.add(slot, ep);
-  });
+  const auto result = im.pool.reload(
+      endpoints, [&](std::size_t slot, const config::EndpointConfig& ep) { im.tls.add(slot, ep); });
   for (auto slot : result.added) im.health.add(slot);
   std::string summary = "endpoints reloaded: " + std::to_string(result.added.size()) + " added, " +
                         std::to_string(result.retired.size()) + " removed, " +

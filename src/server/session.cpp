@@ -8,7 +8,10 @@
 
 #include "olla/observe/access_log.hpp"
 #include "olla/observe/error.hpp"
+#include "olla/observe/prometheus_text.hpp"
 #include "olla/observe/request_id.hpp"
+#include "olla/observe/status.hpp"
+#include "olla/observe/usage_scanner.hpp"
 #include "olla/pool/provider.hpp"
 #include "olla/proxy/header_rules.hpp"
 #include "olla/proxy/request_inspect.hpp"
@@ -110,6 +113,23 @@ class Exchange {
     const auto& req = parser_.get();
     route_ = router::route(req.method_string(), req.target());
     bool keep = false;
+    if (router::is_internal(route_.kind)) {
+      // The socket's peer decides, never X-Forwarded-For.
+      const auto decision = sh_.internal_access.check(peer_, req[http::field::authorization]);
+      if (decision == observe::AccessPolicy::Decision::forbidden) {
+        keep = co_await answer_error(http::status::forbidden, "permission_error",
+                                     "/internal/* is not open to " + peer_);
+        log();
+        co_return keep;
+      }
+      if (decision == observe::AccessPolicy::Decision::unauthorized) {
+        extra_header_ = {"WWW-Authenticate", "Bearer"};
+        keep = co_await answer_error(http::status::unauthorized, "authentication_error",
+                                     "/internal/* needs the configured bearer token");
+        log();
+        co_return keep;
+      }
+    }
     switch (route_.kind) {
       case router::RouteKind::proxy:
         keep = co_await proxy();
@@ -128,6 +148,25 @@ class Exchange {
       }
       case router::RouteKind::internal_health:
         keep = co_await answer(http::status::ok, R"({"status":"ok"})");
+        break;
+      case router::RouteKind::internal_status:
+        keep = co_await answer(
+            http::status::ok,
+            dump(observe::status_summary(
+                sh_.pool, sh_.metrics,
+                std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - sh_.started),
+                sh_.in_flight.load())));
+        break;
+      case router::RouteKind::internal_status_endpoints:
+        keep = co_await answer(http::status::ok,
+                               dump(observe::status_endpoints(sh_.pool, sh_.metrics)));
+        break;
+      case router::RouteKind::internal_status_models:
+        keep = co_await answer(http::status::ok, dump(observe::status_models(sh_.pool)));
+        break;
+      case router::RouteKind::internal_metrics:
+        keep = co_await answer(http::status::ok, sh_.metrics.prometheus(sh_.pool),
+                               observe::PrometheusText::kContentType);
         break;
       case router::RouteKind::version:
         keep = co_await answer(http::status::ok, version_json());
@@ -155,6 +194,7 @@ class Exchange {
     res.set(http::field::server, "olla");
     res.set(http::field::content_type, content_type);
     res.set("X-Olla-Request-ID", rid_);
+    if (!extra_header_.first.empty()) res.set(extra_header_.first, extra_header_.second);
     res.keep_alive(client_keep_alive_);
     res.body() = std::move(body);
     res.prepare_payload();
@@ -175,7 +215,8 @@ class Exchange {
   // The next piece of the client's body. Beast checks body_limit per chunk, not in total, so the
   // total of a chunked body is checked here.
   task<std::pair<error_code, std::size_t>> read_client_piece(char* dst, std::size_t cap) {
-    auto [ec, n] = co_await read_piece(client_, cbuf_, parser_, dst, cap, cfg_.server.header_timeout);
+    auto [ec, n] =
+        co_await read_piece(client_, cbuf_, parser_, dst, cap, cfg_.server.header_timeout);
     bytes_in_ += n;
     if (!ec && bytes_in_ > cfg_.server.max_body_size) ec = http::error::body_limit;
     co_return std::pair{ec, n};
@@ -303,12 +344,14 @@ class Exchange {
               "request body exceeds server.request_limits.max_body_size");
         }
         status_ = 499;
+        sh_.metrics.record_client_cancel(endpoint_->cfg.name);
         co_return false;
       }
       if (outcome == Outcome::done) co_return keep_after_response_;
       endpoint_->failures.fetch_add(1, std::memory_order_relaxed);
       if (!can_replay() || !more_attempts_allowed()) break;
       ++retries_;
+      sh_.metrics.record_retry(endpoint_->cfg.name);
     }
     if (timed_out_) {
       co_return co_await answer_error(http::status::gateway_timeout, "upstream_timeout",
@@ -332,9 +375,8 @@ class Exchange {
       proxy::UpstreamStream upstream =
           reused ? std::move(*pooled) : proxy::UpstreamStream(client_.get_executor());
       if (!reused) {
-        if (auto ec =
-                co_await proxy::connect_upstream(upstream, ep.cfg, cfg_.proxy.connection_timeout,
-                                                 sh_.tls.get(endpoint_index_))) {
+        if (auto ec = co_await proxy::connect_upstream(
+                upstream, ep.cfg, cfg_.proxy.connection_timeout, sh_.tls.get(endpoint_index_))) {
           last_error_ = "cannot connect to endpoint " + ep.cfg.name + ": " + ec.message();
           // Passive health: a refused connection takes the endpoint out until the next probe.
           ep.status.store(pool::EndpointStatus::offline);
@@ -367,7 +409,9 @@ class Exchange {
       rp.header_limit(64 * 1024);
       if (parser_.get().method() == http::verb::head) rp.skip(true);
       upstream.expires_after(cfg_.proxy.response_timeout);
+      const auto waiting_since = Clock::now();
       auto [hec, hn] = co_await http::async_read_header(upstream, ubuf, rp, use_tuple);
+      upstream_wait_ += Clock::now() - waiting_since;
       if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
       if (hec) {
         if (reused && conn_try == 0 && can_replay() && hec != beast::error::timeout) continue;
@@ -583,11 +627,14 @@ class Exchange {
         body.more = true;
         held = {};
       } else if (!rp.is_done()) {
+        const auto waiting_since = Clock::now();
         auto [ec, n] = co_await read_piece(upstream, ubuf, rp, piece_.data(), piece_.size(),
                                            cfg_.proxy.read_timeout);
+        upstream_wait_ += Clock::now() - waiting_since;
         if (watch_ && watch_->hung_up) co_return client_lost(upstream);
         if (ec) co_return co_await upstream_lost(ec, sse, res, sr);
         if (n == 0 && !rp.is_done()) continue;  // never hand 1.81's serializer an empty piece
+        usage_.feed({piece_.data(), n});
         body.data = n ? piece_.data() : nullptr;
         body.size = n;
         body.more = !rp.is_done();
@@ -646,6 +693,7 @@ class Exchange {
   // answer): counts toward the endpoint's circuit breaker.
   void transport_failure() {
     if (endpoint_->breaker.on_failure(Clock::now())) {
+      sh_.metrics.record_breaker_open(endpoint_->cfg.name);
       spdlog::warn("endpoint {}: circuit breaker open for {} after repeated connection failures",
                    endpoint_->cfg.name, config::format_duration(cfg_.proxy.breaker_cooldown));
     }
@@ -706,6 +754,21 @@ class Exchange {
     r.request_id = rid_;
     r.client = peer_;
     observe::log_access(r);
+
+    observe::RequestSample m;
+    m.endpoint = r.endpoint;
+    m.model = model_;
+    m.status = status_;
+    m.duration_s = r.duration_ms / 1000;
+    m.ttfb_s = r.ttfb_ms / 1000;
+    m.upstream_wait_s = std::chrono::duration<double>(upstream_wait_).count();
+    m.usage = usage_.result();
+    sh_.metrics.record_request(m);
+  }
+
+  // Model ids and paths are any bytes: invalid UTF-8 is replaced, never thrown on.
+  static std::string dump(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
 
   stream_t& client_;
@@ -737,6 +800,9 @@ class Exchange {
   std::string last_error_ = "no endpoint could serve the request";
   int status_ = 0;
   int upstream_status_ = 0;
+  std::pair<std::string, std::string> extra_header_;  // on the gateway's own answer
+  Clock::duration upstream_wait_{};  // waiting on the upstream: response headers and body pieces
+  observe::UsageScanner usage_;      // token counts from the relayed body
   int retries_ = 0;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;

@@ -8,6 +8,8 @@
 #include "../proxy/upstream_pool.hpp"
 #include "net.hpp"
 #include "olla/config/config.hpp"
+#include "olla/observe/access_policy.hpp"
+#include "olla/observe/metrics.hpp"
 #include "olla/pool/endpoint_pool.hpp"
 
 namespace olla::server {
@@ -18,6 +20,8 @@ struct Shared {
   pool::EndpointPool& pool;
   pool::HealthChecker& health;
   const proxy::TlsContexts& tls;
+  observe::Metrics& metrics;
+  const observe::AccessPolicy& internal_access;
   std::atomic<int> in_flight{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

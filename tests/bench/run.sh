@@ -7,7 +7,7 @@
 #
 #   --quick      2 s loads, 1 round, 1 thread, 2,000 held streams (about 1.5 minutes)
 #                (default: 5 s loads, 3 rounds, 1 and 2 threads, 10,000 held streams; ~7 minutes)
-#   --no-build   use build/bin as it is (default: scripts/build.sh first)
+#   --no-build   use build/bin as it is (default: scripts/deps.sh and scripts/build.sh first)
 #   --threads    olla threads / nginx workers to compare (default "1 2", --quick "1")
 #   --only LIST  some of startup,http,mock,reuse,sse,hold (default: all)
 #   --nice N     run everything at nice N when allowed (default -10, so that other work on the
@@ -46,10 +46,10 @@ while (($#)); do
 done
 
 if ((quick)); then
-  DUR=2 ROUNDS=1 HOLD_STREAMS=2000 START_RUNS=3 SSE_FRAMES=6
+  DUR=2 ROUNDS=1 HOLD_STREAMS=2000 START_RUNS=3 SSE_FRAMES=8
   threads_list=${threads_list:-1}
 else
-  DUR=5 ROUNDS=3 HOLD_STREAMS=10000 START_RUNS=5 SSE_FRAMES=10
+  DUR=5 ROUNDS=3 HOLD_STREAMS=10000 START_RUNS=5 SSE_FRAMES=12
   threads_list=${threads_list:-1 2}
 fi
 want() { [[ ,$only, == *,$1,* ]]; }
@@ -75,11 +75,12 @@ if ((${#need[@]})); then
 fi
 if ((build)); then
   log "building (Release)"
+  scripts/deps.sh
   BUILD_TYPE=Release scripts/build.sh >/dev/null
 fi
-OLLA=$ROOT/build/bin/olla
-MOCK=$ROOT/build/bin/mock-litellm
-[[ -x $OLLA && -x $MOCK ]] || { echo "missing $OLLA or $MOCK (build first)" >&2; exit 1; }
+for b in olla mock-litellm; do
+  [[ -x build/bin/$b ]] || { echo "missing build/bin/$b (build first)" >&2; exit 1; }
+done
 
 # 10,000 held streams need 2 descriptors each in the proxy. Raise the soft limit as far as the
 # hard one allows; the held-stream count is capped below it when the hard limit is lower.
@@ -117,6 +118,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The whole run uses one copy of the binaries, even if build/ is rebuilt meanwhile.
+mkdir -p "$TMP/bin"
+cp build/bin/olla build/bin/mock-litellm "$TMP/bin/"
+OLLA=$TMP/bin/olla
+MOCK=$TMP/bin/mock-litellm
 
 # start NAME cmd...: runs cmd in the background, output in $TMP/NAME.log; sets STARTED.
 start() {
@@ -312,6 +319,21 @@ start_proxy() {
 # Processes whose CPU counts for a proxy: olla itself; nginx's master and workers.
 proxy_pids() { echo "$1"; children "$1"; }
 
+# log_notes KIND NAME: up to 3 distinct warnings from a proxy's log, as a JSON array.
+log_notes() {
+  local f
+  if [[ $1 == nginx ]]; then f=$TMP/$2/error.log; else f=$TMP/$2.log; fi
+  [[ -f $f ]] || { echo '[]'; return; }
+  {
+    if [[ $1 == nginx ]]; then
+      sed -n 's/^.*\[\(warn\|error\|alert\|crit\|emerg\)\] [0-9#]*: \(\*[0-9]* \)\{0,1\}//p' "$f"
+    else
+      sed -n 's/^.*"msg":"\([^"]*\)".*$/\1/p' "$f"
+    fi
+  } | sed 's/, client: .*//' | awk '!seen[$0]++' | head -n 3 | sed 's/\\/\\\\/g; s/"/\\"/g; s/.*/"&"/' |
+    paste -sd, | sed 's/^/[/; s/$/]/'
+}
+
 # ----------------------------------------------------------------------------- measurements
 
 # http_run UPSTREAM THREADS TARGET C ROUND URL PIDS...: one wrk load, recorded.
@@ -456,6 +478,11 @@ sse_block() {
   start_proxy olla olla-sse "$up" 1
   local olla_pid=$PROXY_PID olla_url=$PROXY_URL
   local r target url line
+  # Warm-up (JIT of the node processes, first connections), not recorded.
+  for url in "http://127.0.0.1:$up" "$nginx_url" "$olla_url"; do
+    timeout 30 node "$BENCH/sse_latency.mjs" latency --url "$url/v1/chat/completions" \
+      --streams 200 --delay-ms "$SSE_DELAY_MS" --timeout-s 20 >/dev/null || true
+  done
   for ((r = 1; r <= ROUNDS; r++)); do
     for target in direct nginx olla; do
       case $target in
@@ -490,9 +517,9 @@ hold_block() {
     pids=$(proxy_pids "$PROXY_PID" | paste -sd,)
     line=$(timeout 120 node "$BENCH/sse_latency.mjs" hold --url "$PROXY_URL/v1/chat/completions" \
       --streams "$HOLD_STREAMS" --rate 2500 --pids "$pids" --upstream-port "$up" \
-      --timeout-s 60 | sed -n 's/^HOLD //p')
+      --timeout-s 30 | sed -n 's/^HOLD //p')
     if [[ -n $line ]]; then
-      record "{\"kind\":\"hold\",\"target\":\"$target\",\"asked\":$HOLD_ASKED,\"nofile\":$NOFILE,${line:1}"
+      record "{\"kind\":\"hold\",\"target\":\"$target\",\"asked\":$HOLD_ASKED,\"nofile\":$NOFILE,\"notes\":$(log_notes "$target" "hold-$target"),${line:1}"
       log "  $target: $line"
     else
       log "  no result for $target"
@@ -506,7 +533,7 @@ hold_block() {
 # ----------------------------------------------------------------------------- the run
 
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-record "{\"kind\":\"meta\",\"date\":\"$started_at\",\"quick\":$quick,\"dur_s\":$DUR,\"rounds\":$ROUNDS,\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//; s/"/\\"/g')\",\"kernel\":\"$(uname -r)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nofile\":$NOFILE,\"nice\":$nice_level,\"olla_version\":\"$("$OLLA" --version 2>/dev/null | head -n1 | sed 's/"/\\"/g')\",\"nginx\":\"$(nginx -v 2>&1 | sed 's/.*\///')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | awk '{print $2}')\",\"node\":\"$(node --version)\"}"
+record "{\"kind\":\"meta\",\"date\":\"$started_at\",\"quick\":$quick,\"dur_s\":$DUR,\"rounds\":$ROUNDS,\"nproc\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//; s/"/\\"/g')\",\"kernel\":\"$(uname -r)\",\"loadavg\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nofile\":$NOFILE,\"nice\":$nice_level,\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src include 2>/dev/null || echo +local changes)\",\"olla_built\":\"$(date -u -r build/bin/olla +%Y-%m-%dT%H:%M:%SZ)\",\"olla_version\":\"$("$OLLA" --version 2>/dev/null | head -n1 | sed 's/"/\\"/g')\",\"nginx\":\"$(nginx -v 2>&1 | sed 's/.*\///')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | awk '{print $2}')\",\"node\":\"$(node --version)\"}"
 
 log "temp dir $TMP; loads of ${DUR}s, $ROUNDS round(s), threads: $threads_list"
 next_port

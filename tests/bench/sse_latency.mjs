@@ -276,7 +276,11 @@ function hold() {
   const t0 = now();
   const reqs = [];
   const errors = {};
-  let firstFrames = 0, ended = 0, opened = 0, reported = false;
+  // resolved: streams that got their first frame or failed before it.
+  let firstFrames = 0, ended = 0, opened = 0, resolved = 0, reported = false;
+  const resolveOne = () => {
+    if (++resolved === streams) report(firstFrames === streams ? 'all' : 'settled');
+  };
 
   const report = (why) => {
     if (reported) return;
@@ -305,15 +309,21 @@ function hold() {
     for (let j = 0; j < batch && opened < streams; j++) {
       opened++;
       let first = true, over = false;
+      const close = () => {
+        over = true;
+        ended++;
+        if (first) { first = false; resolveOne(); }
+      };
       reqs.push(openStream(url, agent, {
         onFrame() {
           if (first) {
             first = false;
-            if (++firstFrames === streams) report('all');
+            firstFrames++;
+            resolveOne();
           }
         },
-        onEnd() { if (!over) { over = true; ended++; } },
-        onError(e) { if (!over) { over = true; ended++; errors[e] = (errors[e] || 0) + 1; } },
+        onEnd() { if (!over) close(); },
+        onError(e) { if (!over) { errors[e] = (errors[e] || 0) + 1; close(); } },
       }));
     }
     if (opened >= streams) clearInterval(tick);

@@ -6,8 +6,9 @@
 // Spawns the command, polls GET http://127.0.0.1:P<serving-path> every millisecond and records
 // the time from spawn to the first 200 ("serving"), then the time to the first 200 on
 // --ready-path ("ready": for olla, the upstream has passed its first health probe). After
-// --idle-ms more it sums VmRSS over the process and its children, stops it with SIGTERM (SIGKILL
-// after 3 s) and prints `START {json}`.
+// --idle-ms more it sums VmRSS over the process and its children (and splits the first process's
+// into anonymous and file-backed memory), stops it with SIGTERM (SIGKILL after 3 s) and prints
+// `START {json}`.
 import http from 'node:http';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -47,6 +48,13 @@ async function waitFor(path, t0) {
   return null;
 }
 
+function statusKb(pid, key) {
+  try {
+    const m = new RegExp(`${key}:\\s+(\\d+)\\s+kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch { return null; }
+}
+
 function treeRssKb(root) {
   const pids = [root];
   for (const d of fs.readdirSync('/proc')) {
@@ -57,14 +65,7 @@ function treeRssKb(root) {
       if (ppid === root) pids.push(Number(d));
     } catch { /* gone */ }
   }
-  let kb = 0;
-  for (const p of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch { /* gone */ }
-  }
-  return kb;
+  return pids.reduce((kb, p) => kb + (statusKb(p, 'VmRSS') ?? 0), 0);
 }
 
 const t0 = now();
@@ -79,9 +80,13 @@ const servingMs = await waitFor(opts['serving-path'], t0);
 const readyMs = opts['ready-path'] && servingMs !== null ? await waitFor(opts['ready-path'], t0) : null;
 await sleep(idleMs);
 const idleRssKb = exited ? null : treeRssKb(child.pid);
+// Of the first process: heap, stacks and other private memory vs. mapped files (binary, libraries).
+const anonKb = exited ? null : statusKb(child.pid, 'RssAnon');
+const fileKb = exited ? null : statusKb(child.pid, 'RssFile');
 kill('SIGTERM');
 const killer = setTimeout(() => kill('SIGKILL'), 3000);
 await exitP;
 clearTimeout(killer);
 process.stdout.write(`START ${JSON.stringify({ serving_ms: servingMs, ready_ms: readyMs,
-                                               idle_rss_kb: idleRssKb })}\n`);
+                                               idle_rss_kb: idleRssKb, rss_anon_kb: anonKb,
+                                               rss_file_kb: fileKb })}\n`);

@@ -32,7 +32,7 @@ p(`- date: ${meta.date ?? '?'} (finished ${end.date ?? '?'}); ${meta.quick ? '**
   + ` ${meta.dur_s} s loads, ${meta.rounds} round(s) interleaved, medians`);
 p(`- machine: ${meta.nproc} cores, ${meta.cpu}, kernel ${meta.kernel}; load average at start`
   + ` ${meta.loadavg}, at end ${end.loadavg ?? '?'}; open-file limit ${meta.nofile}`);
-p(`- ${meta.olla_version ?? 'olla'}, nginx ${meta.nginx}, wrk ${meta.wrk} (\`-t1\`), node ${meta.node}`);
+p(`- ${meta.olla_version ?? 'olla'} (commit ${meta.commit ?? '?'}, binary built ${meta.olla_built ?? '?'}), nginx ${meta.nginx}, wrk ${meta.wrk} (\`-t1\`), node ${meta.node}`);
 p(`- benchmark processes at nice ${meta.nice ?? 0}${meta.nice ? ' (above other work on the machine)' : ''}`);
 p('- every load, proxy and upstream share the same cores: only ratios taken in one run mean'
   + ' anything, and a busy machine widens p99 for every path');
@@ -166,10 +166,17 @@ if (sse.length) {
       + ` | ${ms(added(t, 'first_frame_us', 'p99'))} | | | |`);
   }
   sseSection.push('');
+  sseSection.push('"Added" is the proxied figure minus the direct one, per round, median over rounds. A'
+    + ' negative value means the difference is below what this machine can resolve: the direct'
+    + ' path\'s own p99 is the noise floor.');
+  sseSection.push('');
   const olla99 = added('olla', 'frame_latency_us', 'p99');
   const olla50 = added('olla', 'frame_latency_us', 'p50');
+  const nginx99 = added('nginx', 'frame_latency_us', 'p99');
+  const direct99 = m('direct', (r) => r.frame_latency_us.p99);
   targets.push([`SSE added latency per frame, ${s0.streams} streams`,
-                `p50 ${ms(olla50)} ms, p99 ${ms(olla99)} ms`, '< 1 ms p99',
+                `p50 ${ms(olla50)} ms, p99 ${ms(olla99)} ms (nginx adds p99 ${ms(nginx99)} ms;`
+                + ` direct p99 ${ms(direct99)} ms)`, '< 1 ms p99',
                 olla99 === null ? null : olla99 < 1000]);
 }
 
@@ -196,6 +203,10 @@ if (hold.length) {
       + ` | ${fmt(r.rss_per_stream_kb, 1)} | ${fmt(r.open_ms / 1000, 1)} | ${JSON.stringify(r.errors)} |`);
   }
   holdSection.push('');
+  for (const r of hold) {
+    if (r.notes && r.notes.length) holdSection.push(`${r.target} logged: ${r.notes.map((n) => `\`${n}\``).join('; ')}.`);
+  }
+  if (hold.some((r) => r.notes && r.notes.length)) holdSection.push('');
   const o = hold.find((r) => r.target === 'olla');
   if (o) {
     const all = o.first_frames === o.streams && o.open_now === o.streams
@@ -218,14 +229,17 @@ if (st.length) {
   stSection.push('### Start-up and idle memory (1 thread/worker; medians of'
     + ` ${Math.max(...st.map((r) => r.run))} starts)`);
   stSection.push('');
-  stSection.push('| process | exec to serving ms | exec to upstream healthy ms | idle RSS MB |');
-  stSection.push('|---|---|---|---|');
+  stSection.push('| process | exec to serving ms | exec to upstream healthy ms | idle RSS MB'
+    + ' | of which anonymous MB | of which files MB |');
+  stSection.push('|---|---|---|---|---|---|');
   for (const t of ['olla', 'nginx']) {
     const rs = st.filter((r) => r.target === t);
     if (!rs.length) continue;
     stSection.push(`| ${t === 'nginx' ? 'nginx (master + worker)' : t} | ${fmt(median(rs.map((r) => r.serving_ms)), 1)}`
       + ` | ${t === 'olla' ? fmt(median(rs.map((r) => r.ready_ms)), 1) : '–'}`
-      + ` | ${fmt(median(rs.map((r) => r.idle_rss_kb)) / 1024, 1)} |`);
+      + ` | ${fmt(median(rs.map((r) => r.idle_rss_kb)) / 1024, 1)}`
+      + ` | ${t === 'olla' ? fmt(median(rs.map((r) => r.rss_anon_kb)) / 1024, 1) : '–'}`
+      + ` | ${t === 'olla' ? fmt(median(rs.map((r) => r.rss_file_kb)) / 1024, 1) : '–'} |`);
   }
   stSection.push('');
   const o = st.filter((r) => r.target === 'olla');

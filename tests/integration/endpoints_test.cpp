@@ -259,8 +259,9 @@ namespace {
 TEST(EndpointCredentials, ProbesAlwaysAndRequestsWithoutTheirOwnKeyCarryTheEndpointsAuth) {
   setenv("OLLA_TEST_LITELLM_KEY", "sk-endpoint-key", 1);
   // Probes far apart: after start-up, the mock's last request is the one the test sent.
-  Stack stack({mock::MockOptions{}}, "", "60s",
-              {"auth:\n  type: bearer\n  token: ${OLLA_TEST_LITELLM_KEY}\nheaders:\n  X-Team: blue\n"});
+  Stack stack(
+      {mock::MockOptions{}}, "", "60s",
+      {"auth:\n  type: bearer\n  token: ${OLLA_TEST_LITELLM_KEY}\nheaders:\n  X-Team: blue\n"});
   unsetenv("OLLA_TEST_LITELLM_KEY");
   ASSERT_TRUE(stack.wait_healthy(1));
   // A probe (or discovery) carried the credentials.
@@ -268,7 +269,8 @@ TEST(EndpointCredentials, ProbesAlwaysAndRequestsWithoutTheirOwnKeyCarryTheEndpo
   EXPECT_EQ(probe["headers"]["authorization"], "Bearer sk-endpoint-key");
   EXPECT_EQ(probe["headers"]["x-team"], "blue");
 
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   ASSERT_EQ(r.status, 200);
   auto h = stack.mock().last_request()["headers"];
   EXPECT_EQ(h["authorization"], "Bearer sk-endpoint-key");

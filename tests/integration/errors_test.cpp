@@ -165,13 +165,15 @@ TEST(ErrorsBreaker, RepeatedResetsOpenTheBreakerAndTrafficSkipsTheEndpoint) {
   ASSERT_TRUE(stack.wait_healthy(2));
   stack.mock(0).set_fail_mode("reset");
   for (int i = 0; i < 6; ++i) {
-    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                     chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200) << r.body;
   }
   // Two resets opened it; after that the endpoint is not even tried.
   const auto tried = stack.mock(0).requests();
   for (int i = 0; i < 6; ++i) {
-    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                     chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-1");
   }
@@ -186,10 +188,12 @@ TEST(ErrorsBreaker, ClientHangUpsNeverOpenIt) {
   Stack stack({slow}, "proxy:\n  circuit_breaker:\n    failure_threshold: 2\n    cooldown: 60s\n");
   ASSERT_TRUE(stack.wait_healthy(1));
   for (int i = 0; i < 5; ++i) {
-    auto s = stream(stack.port(), "/olla/litellm/v1/chat/completions", chat_body("gpt-4", true), {}, 1);
+    auto s =
+        stream(stack.port(), "/olla/litellm/v1/chat/completions", chat_body("gpt-4", true), {}, 1);
     EXPECT_EQ(s.frames.size(), 1u);
   }
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 200) << r.body;
 }
 
@@ -204,11 +208,13 @@ TEST(ErrorsFailover, WhenEveryEndpointIsCoolingDownLiteLLMsOwn429ReachesTheClien
   ASSERT_TRUE(stack.wait_healthy(2));
   stack.mock(0).set_fail_mode("no-deployments");
   stack.mock(1).set_fail_mode("no-deployments");
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 429) << r.body;
   EXPECT_EQ(r.header("retry-after"), "1");
   auto j = nlohmann::json::parse(r.body);
-  EXPECT_NE(j["error"]["message"].get<std::string>().find("No deployments available"), std::string::npos);
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("No deployments available"),
+            std::string::npos);
   EXPECT_TRUE(j["error"].contains("endpoint"));
   EXPECT_EQ(stack.mock(0).requests() + stack.mock(1).requests() >= 2, true) << "both were tried";
 }
@@ -217,8 +223,9 @@ TEST(ErrorsLimits, ChunkedBodyOverTheLimitAfterInspectionIs413) {
   Stack stack({mock::MockOptions{}}, "proxy:\n  max_inspect_bytes: 1KB\n", "200ms", {},
               [](config::Config& c) { c.server.max_body_size = 64 << 10; });
   ASSERT_TRUE(stack.wait_healthy(1));
-  std::string raw = "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string raw =
+      "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   const std::string piece(8192, 'a');
   for (int i = 0; i < 12; ++i) raw += "2000\r\n" + piece + "\r\n";
   raw += "0\r\n\r\n";
@@ -229,8 +236,9 @@ TEST(ErrorsLimits, ChunkedBodyOverTheLimitAfterInspectionIs413) {
 }
 
 TEST_F(Errors, HeadOnGatewayRoutesHasNoBody) {
-  std::string raw = "HEAD /internal/health HTTP/1.1\r\nHost: x\r\n\r\n"
-                    "GET /internal/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  std::string raw =
+      "HEAD /internal/health HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /internal/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   auto out = raw_exchange(stack.port(), raw);
   const auto first_end = out.find("\r\n\r\n");
   ASSERT_NE(first_end, std::string::npos);

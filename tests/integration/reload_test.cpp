@@ -14,9 +14,9 @@ namespace {
 using nlohmann::json;
 
 config::EndpointConfig endpoint_for(const mock::MockLiteLLM& m, const std::string& name) {
-  auto cfg = config::load_string("discovery:\n  static:\n    endpoints:\n      - url: http://127.0.0.1:" +
-                                 std::to_string(m.port()) + "\n        name: " + name +
-                                 "\n        check_interval: 200ms\n");
+  auto cfg = config::load_string(
+      "discovery:\n  static:\n    endpoints:\n      - url: http://127.0.0.1:" +
+      std::to_string(m.port()) + "\n        name: " + name + "\n        check_interval: 200ms\n");
   return cfg.discovery.endpoints.at(0);
 }
 
@@ -25,7 +25,8 @@ int healthy_endpoints(std::uint16_t port) {
   return j.is_object() ? j["endpoints"]["healthy"].get<int>() : -1;
 }
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+bool eventually(const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(5)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
@@ -48,7 +49,8 @@ TEST(Reload, AddedEndpointServesAndRemovedOneDrainsItsStream) {
   ASSERT_TRUE(eventually([&] { return healthy_endpoints(stack.port()) == 2; }));
   std::set<std::string> served;
   for (int i = 0; i < 6; ++i) {
-    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                     chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200);
     served.insert(r.header("x-olla-endpoint"));
   }
@@ -60,11 +62,13 @@ TEST(Reload, AddedEndpointServesAndRemovedOneDrainsItsStream) {
     s = stream(stack.port(), "/olla/litellm/v1/chat/completions", chat_body("gpt-4", true),
                {{"x-mock-chunks", "8"}});
   });
-  ASSERT_TRUE(eventually([&] { return stack.mock().requests() > 0 && stack.gateway().pool().at(0).in_flight > 0; }));
+  ASSERT_TRUE(eventually(
+      [&] { return stack.mock().requests() > 0 && stack.gateway().pool().at(0).in_flight > 0; }));
   summary = stack.gateway().reload_endpoints({endpoint_for(second, "litellm-new")});
   EXPECT_NE(summary.find("0 added, 1 removed, 1 unchanged"), std::string::npos) << summary;
   for (int i = 0; i < 4; ++i) {
-    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+    auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
+                     chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-new");
   }
@@ -86,7 +90,8 @@ TEST(Reload, ChangedSettingsReplaceTheEndpoint) {
   const auto summary = stack.gateway().reload_endpoints({changed});
   EXPECT_NE(summary.find("1 added, 1 removed, 0 unchanged"), std::string::npos) << summary;
   ASSERT_TRUE(eventually([&] { return healthy_endpoints(stack.port()) == 1; }));
-  auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
+  auto r =
+      request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-gateway");
 }

@@ -55,6 +55,10 @@ struct ServerConfig {
   Duration shutdown_timeout{10'000};
   std::uint64_t max_body_size = 100ull << 20;
   std::uint64_t max_header_size = 64ull << 10;
+  // Who may read /internal/*: these networks (empty = loopback only), and with a bearer token
+  // when one is set. X-Forwarded-For is never believed for this.
+  std::vector<std::string> internal_allow_cidrs;
+  std::string internal_token;
 };
 
 struct ProxyConfig {

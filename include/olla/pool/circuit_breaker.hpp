@@ -15,7 +15,8 @@ class CircuitBreaker {
   using Clock = std::chrono::steady_clock;
   enum class State { closed, open, half_open };
 
-  CircuitBreaker(int failure_threshold = 5, std::chrono::milliseconds cooldown = std::chrono::seconds(30))
+  CircuitBreaker(int failure_threshold = 5,
+                 std::chrono::milliseconds cooldown = std::chrono::seconds(30))
       : threshold_(failure_threshold), cooldown_(cooldown) {}
 
   void configure(int failure_threshold, std::chrono::milliseconds cooldown) {

@@ -49,8 +49,9 @@ class EndpointPool {
   // Applies a new endpoint list: unchanged endpoints keep their slot and state; changed and new
   // ones get new slots (prepare(slot, cfg) runs before a slot becomes visible); the rest retire.
   // Throws std::length_error past kMaxSlots.
-  ReloadResult reload(const std::vector<config::EndpointConfig>& endpoints,
-                      const std::function<void(std::size_t, const config::EndpointConfig&)>& prepare);
+  ReloadResult reload(
+      const std::vector<config::EndpointConfig>& endpoints,
+      const std::function<void(std::size_t, const config::EndpointConfig&)>& prepare);
   ModelRegistry& models() { return models_; }
   const ModelRegistry& models() const { return models_; }
 

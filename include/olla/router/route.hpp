@@ -11,9 +11,13 @@ enum class RouteKind {
   models,           // GET /olla/litellm/v1/models, /olla/litellm/models
   provider_health,  // GET /olla/litellm/health
   internal_health,  // GET /internal/health
-  version,          // GET /version
-  bad_path,         // traversal or malformed encoding: 400
-  not_found,        // 404
+  internal_status,  // GET /internal/status
+  internal_status_endpoints,  // GET /internal/status/endpoints
+  internal_status_models,     // GET /internal/status/models
+  internal_metrics,           // GET /internal/metrics (Prometheus text)
+  version,                    // GET /version
+  bad_path,                   // traversal or malformed encoding: 400
+  not_found,                  // 404
 };
 
 struct Route {
@@ -24,5 +28,8 @@ struct Route {
 inline constexpr std::string_view kLiteLLMPrefix = "/olla/litellm";
 
 Route route(std::string_view method, std::string_view target);
+
+// The gateway's /internal/* routes, behind the internal access policy.
+bool is_internal(RouteKind kind);
 
 }  // namespace olla::router

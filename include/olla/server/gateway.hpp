@@ -2,9 +2,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
-#include <memory>
 
 #include "olla/config/config.hpp"
 

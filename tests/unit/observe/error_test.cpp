@@ -86,8 +86,9 @@ TEST(EnrichUpstreamError, NonNumericCodeIsKept) {
   const auto out = enrich_upstream_error(
       R"({"error":{"message":"m","code":"rate_limit_exceeded"}})", "openai", "ep1");
   ASSERT_TRUE(out.has_value());
-  EXPECT_EQ(*out,
-            R"({"error":{"message":"m","code":"rate_limit_exceeded","provider":"openai","endpoint":"ep1"}})");
+  EXPECT_EQ(
+      *out,
+      R"({"error":{"message":"m","code":"rate_limit_exceeded","provider":"openai","endpoint":"ep1"}})");
 }
 
 TEST(EnrichUpstreamError, NoProviderWhenUnknown) {
