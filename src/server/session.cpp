@@ -237,7 +237,7 @@ class Exchange {
       data.push_back(
           {{"id", m.id}, {"object", "model"}, {"created", m.created}, {"owned_by", m.provider}});
     }
-    return nlohmann::ordered_json{{"object", "list"}, {"data", std::move(data)}}.dump();
+    return dump(nlohmann::ordered_json{{"object", "list"}, {"data", std::move(data)}});
   }
 
   std::pair<http::status, std::string> provider_health_json() const {
@@ -255,7 +255,7 @@ class Exchange {
                                 {"models", models.size()},
                                 {"providers", providers},
                                 {"endpoints", {{"healthy", healthy}, {"total", total}}}};
-    return {healthy == 0 ? http::status::service_unavailable : http::status::ok, j.dump()};
+    return {healthy == 0 ? http::status::service_unavailable : http::status::ok, dump(j)};
   }
 
   static std::string version_json() {
@@ -318,19 +318,18 @@ class Exchange {
       watch_ = std::make_shared<HangupWatch>();
     }
 
-    auto& tried = tried_;
     for (;;) {
-      auto sel = sh_.pool.select(model_, tried);
+      auto sel = sh_.pool.select(model_, tried_);
       if (!sel.ok()) {
-        if (tried.empty()) {
+        if (tried_.empty()) {
           co_return co_await answer_error(static_cast<http::status>(sel.status), sel.error_type,
                                           sel.message);
         }
         break;
       }
-      tried.push_back(static_cast<std::size_t>(sel.index));
-      endpoint_ = &sh_.pool.at(tried.back());
-      endpoint_index_ = tried.back();
+      endpoint_index_ = static_cast<std::size_t>(sel.index);
+      tried_.push_back(endpoint_index_);
+      endpoint_ = &sh_.pool.at(endpoint_index_);
       endpoint_->in_flight.fetch_add(1, std::memory_order_relaxed);
       endpoint_->requests.fetch_add(1, std::memory_order_relaxed);
       const Outcome outcome = co_await attempt();

@@ -17,6 +17,14 @@ std::ostream& operator<<(std::ostream& os, RouteKind k) {
       return os << "provider_health";
     case RouteKind::internal_health:
       return os << "internal_health";
+    case RouteKind::internal_status:
+      return os << "internal_status";
+    case RouteKind::internal_status_endpoints:
+      return os << "internal_status_endpoints";
+    case RouteKind::internal_status_models:
+      return os << "internal_status_models";
+    case RouteKind::internal_metrics:
+      return os << "internal_metrics";
     case RouteKind::version:
       return os << "version";
     case RouteKind::bad_path:
@@ -96,6 +104,15 @@ TEST(Route, ManagementRoutesArePassedThrough) {
 
 TEST(Route, GatewayOwnEndpoints) {
   expect_kind("GET", "/internal/health", RouteKind::internal_health);
+  expect_kind("GET", "/internal/status", RouteKind::internal_status);
+  expect_kind("GET", "/internal/status/endpoints", RouteKind::internal_status_endpoints);
+  expect_kind("GET", "/internal/status/models", RouteKind::internal_status_models);
+  expect_kind("GET", "/internal/metrics", RouteKind::internal_metrics);
+  expect_kind("POST", "/internal/metrics", RouteKind::not_found);
+  EXPECT_TRUE(is_internal(RouteKind::internal_metrics));
+  EXPECT_TRUE(is_internal(RouteKind::internal_health));
+  EXPECT_FALSE(is_internal(RouteKind::version));
+  EXPECT_FALSE(is_internal(RouteKind::proxy));
   expect_kind("GET", "/version", RouteKind::version);
 }
 
