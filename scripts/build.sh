@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures (once) and builds olla and the mock LiteLLM into build/bin/. Reuses build/.
+# Configures and builds into build/bin/ (reusing build/): everything, or the targets named in
+# $TARGETS (e.g. TARGETS="olla mock-litellm").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -8,4 +9,9 @@ JOBS=${JOBS:-2}
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "$@"
 fi
-cmake --build "$BUILD_DIR" -j "$JOBS"
+if [[ -n "${TARGETS:-}" ]]; then
+  # shellcheck disable=SC2086
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target $TARGETS
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+fi

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what olla needs to build and test on Debian bookworm, only what is missing.
-# Usage: scripts/deps.sh [--test]   (--test adds the test tools: GoogleTest, Node.js packages)
+# Usage: scripts/deps.sh [--test]   (--test adds Node.js and the e2e tests' npm packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config ccache curl ca-certificates
-          libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev)
+          libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev
+          libgtest-dev)  # small; the build configures its tests by default
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev)
   # Node.js may come from outside Debian's packages (as on the CI image, where nodejs ships npm):
   # any node >= 18 with npm will do; otherwise Debian's.
   if ! command -v npm >/dev/null || ! command -v node >/dev/null ||

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 demo=0
 if [[ "${1:-}" == "--demo" ]]; then demo=1; shift; fi
 scripts/deps.sh
-scripts/build.sh >/dev/null
+TARGETS="olla mock-litellm" scripts/build.sh >/dev/null
 if ((demo)); then
   ./build/bin/mock-litellm --host 127.0.0.1 --port 4000 --chunk-delay-ms 50 &
   mock_pid=$!
