@@ -318,6 +318,37 @@ void parse_endpoint(const Section& s, EndpointConfig& ep, Config& cfg) {
   }
 }
 
+void parse_rate_limits(const Section& s, limits::RateLimitConfig& rl, Config& cfg) {
+  s.allow_only({"global_requests_per_minute", "per_ip_requests_per_minute", "burst_size",
+                "health_requests_per_minute", "cleanup_interval", "trusted_proxy_cidrs",
+                "max_tracked_ips"});
+  constexpr long long kMaxRate = 10'000'000;  // a token every 6 us
+  s.integer("global_requests_per_minute", rl.global_per_minute, 0, kMaxRate);
+  s.integer("per_ip_requests_per_minute", rl.per_ip_per_minute, 0, kMaxRate);
+  s.integer("health_requests_per_minute", rl.health_per_minute, 0, kMaxRate);
+  s.integer("burst_size", rl.burst, 0, 1'000'000);  // 0 = each rate / 6
+  s.duration("cleanup_interval", rl.cleanup_interval, Duration(1000));
+  s.integer("max_tracked_ips", rl.max_tracked_ips, 1, 100'000'000);
+  const auto cidrs = s.get("trusted_proxy_cidrs");
+  if (!cidrs || cidrs.IsNull()) return;
+  const auto key = s.key_path("trusted_proxy_cidrs");
+  if (!cidrs.IsSequence()) s.fail(cidrs, key, "must be a list like [10.0.0.0/8, 192.168.0.0/16]");
+  for (std::size_t i = 0; i < cidrs.size(); ++i) {
+    const auto entry_key = key + "[" + std::to_string(i) + "]";
+    if (!cidrs[i].IsScalar()) s.fail(cidrs[i], entry_key, "must be a network like 10.0.0.0/8");
+    const auto text = cidrs[i].as<std::string>();
+    observe::AccessPolicy::Network n;
+    if (auto error = observe::AccessPolicy::parse_network(text, n); !error.empty())
+      s.fail(cidrs[i], entry_key, "'" + text + "': " + error);
+    if (n.prefix == 0) {
+      cfg.warnings.push_back(s.where(cidrs[i], entry_key) + ": '" + text +
+                             "' trusts X-Forwarded-For from every peer, so any client can choose "
+                             "the address it is rate limited as");
+    }
+    rl.trusted_proxy_cidrs.push_back(text);
+  }
+}
+
 void apply_env_overrides(Config& cfg) {
   auto env = [](const char* name) -> const char* {
     const char* v = std::getenv(name);
@@ -366,7 +397,24 @@ Config parse(const YAML::Node& root, const std::string& file) {
 
   const auto server = top.section("server");
   server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout",
-                     "shutdown_timeout", "request_limits", "internal_access"});
+                     "shutdown_timeout", "request_limits", "internal_access", "max_connections",
+                     "cors", "rate_limits"});
+  parse_rate_limits(server.section("rate_limits"), cfg.server.rate_limits, cfg);
+  server.integer("max_connections", cfg.server.max_connections, 0, 10'000'000);
+  const auto cors = server.section("cors");
+  cors.allow_only({"enabled", "allowed_origins", "allow_credentials", "max_age"});
+  cors.boolean("enabled", cfg.server.cors.enabled);
+  cors.boolean("allow_credentials", cfg.server.cors.allow_credentials);
+  Duration max_age{cfg.server.cors.max_age_seconds * 1000};
+  cors.duration("max_age", max_age, Duration(0));
+  cfg.server.cors.max_age_seconds = static_cast<int>(max_age.count() / 1000);
+  if (const auto origins = cors.get("allowed_origins"); origins && !origins.IsNull()) {
+    if (!origins.IsSequence()) {
+      cors.fail(origins, cors.key_path("allowed_origins"), "must be a list of origins or [\"*\"]");
+    }
+    cfg.server.cors.allowed_origins.clear();
+    for (const auto& o : origins) cfg.server.cors.allowed_origins.push_back(o.as<std::string>());
+  }
   server.str("host", cfg.server.host);
   server.integer("port", cfg.server.port, 0, 65535);
   server.integer("threads", cfg.server.threads, 0, 256);

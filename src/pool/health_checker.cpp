@@ -130,6 +130,7 @@ task<void> HealthChecker::discover_models(std::size_t i) {
     list.push_back(std::move(mi));
   }
   spdlog::info("endpoint {}: {} models", ep.cfg.name, list.size());
+  if (ep.retired.load()) co_return;  // removed by a reload while discovery ran
   pool_.models().set_models(i, std::move(list));
 }
 

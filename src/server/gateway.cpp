@@ -28,6 +28,11 @@ task<void> accept_loop(acceptor_t& acceptor, Worker& worker, Shared& shared) {
       co_await backoff.async_wait(use_tuple);
       continue;
     }
+    const auto cap = shared.cfg.server.max_connections;
+    if (cap && shared.connections.load(std::memory_order_relaxed) >= cap) {
+      asio::co_spawn(worker.ioc, shed_connection(std::move(socket), shared), asio::detached);
+      continue;
+    }
     asio::co_spawn(worker.ioc, run_session(std::move(socket), worker, shared), asio::detached);
   }
 }
@@ -63,7 +68,9 @@ struct Gateway::Impl {
         tls(cfg.discovery.endpoints),
         health(cfg, pool, tls),
         internal_access(make_access_policy(cfg.server)),
-        shared{cfg, pool, health, tls, metrics, internal_access} {}
+        cors(cfg.server.cors),
+        rate_limiter(cfg.server.rate_limits),
+        shared{cfg, pool, health, tls, metrics, internal_access, cors, rate_limiter} {}
 
   config::Config cfg;
   pool::EndpointPool pool;
@@ -71,6 +78,8 @@ struct Gateway::Impl {
   pool::HealthChecker health;
   observe::Metrics metrics;
   observe::AccessPolicy internal_access;
+  proxy::Cors cors;
+  limits::RateLimiter rate_limiter;
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<acceptor_t>> acceptors;

@@ -113,6 +113,24 @@ class Exchange {
     const auto& req = parser_.get();
     route_ = router::route(req.method_string(), req.target());
     bool keep = false;
+    if (sh_.cors.enabled()) {
+      const auto origin = req[http::field::origin];
+      if (proxy::Cors::is_preflight(req.method_string(), origin,
+                                    req[http::field::access_control_request_method])) {
+        extra_headers_ =
+            sh_.cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+        keep = co_await answer(http::status::no_content, "");
+        log();
+        co_return keep;
+      }
+      extra_headers_ = sh_.cors.response_headers(origin);
+    }
+    if (sh_.rate_limiter.enabled()) {
+      if (auto refused = co_await over_rate_limits()) {
+        log();
+        co_return *refused;
+      }
+    }
     if (router::is_internal(route_.kind)) {
       // The socket's peer decides, never X-Forwarded-For.
       const auto decision = sh_.internal_access.check(peer_, req[http::field::authorization]);
@@ -123,7 +141,7 @@ class Exchange {
         co_return keep;
       }
       if (decision == observe::AccessPolicy::Decision::unauthorized) {
-        extra_header_ = {"WWW-Authenticate", "Bearer"};
+        extra_headers_.emplace_back("WWW-Authenticate", "Bearer");
         keep = co_await answer_error(http::status::unauthorized, "authentication_error",
                                      "/internal/* needs the configured bearer token");
         log();
@@ -181,6 +199,32 @@ class Exchange {
   }
 
  private:
+  // Global and per-client token buckets (server.rate_limits). When over, answers 429 and returns
+  // whether the connection stays open; nullopt when the request may go on.
+  task<std::optional<bool>> over_rate_limits() {
+    const auto& req = parser_.get();
+    std::string forwarded;
+    for (auto it = req.find("X-Forwarded-For");
+         it != req.end() && proxy::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+      if (!forwarded.empty()) forwarded += ',';
+      forwarded += it->value();
+    }
+    const auto client = sh_.rate_limiter.client_ip(peer_, forwarded);
+    const bool health = route_.kind == router::RouteKind::internal_health ||
+                        route_.kind == router::RouteKind::provider_health;
+    const auto d = sh_.rate_limiter.check(client, health, Clock::now());
+    if (d.limit > 0) {
+      extra_headers_.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+      extra_headers_.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+      extra_headers_.emplace_back("X-RateLimit-Reset", std::to_string(d.reset.count()));
+    }
+    if (d.allowed) co_return std::nullopt;
+    extra_headers_.emplace_back("Retry-After", std::to_string(d.retry_after.count()));
+    co_return co_await answer_error(http::status::too_many_requests, "rate_limit_error",
+                                    "rate limit exceeded for " + client + "; retry in " +
+                                        std::to_string(d.retry_after.count()) + "s");
+  }
+
   // ---- the gateway's own answers ----
 
   task<bool> answer(http::status status, std::string body,
@@ -194,7 +238,7 @@ class Exchange {
     res.set(http::field::server, "olla");
     res.set(http::field::content_type, content_type);
     res.set("X-Olla-Request-ID", rid_);
-    if (!extra_header_.first.empty()) res.set(extra_header_.first, extra_header_.second);
+    for (const auto& [name, value] : extra_headers_) res.set(name, value);
     res.keep_alive(client_keep_alive_);
     res.body() = std::move(body);
     res.prepare_payload();
@@ -343,6 +387,7 @@ class Exchange {
               "request body exceeds server.request_limits.max_body_size");
         }
         status_ = 499;
+        endpoint_->breaker.on_abandoned();  // a client's hang-up never decides a trial
         sh_.metrics.record_client_cancel(endpoint_->cfg.name);
         co_return false;
       }
@@ -733,6 +778,7 @@ class Exchange {
     if (!model_.empty() && proxy::is_header_safe(model_)) res.set("X-Olla-Model", model_);
     res.set("X-Olla-Request-ID", rid_);
     res.set("X-Olla-Response-Time", proxy::format_response_time(headers_at_ - start_));
+    for (const auto& [name, value] : extra_headers_) res.set(name, value);
   }
 
   void log() const {
@@ -799,7 +845,7 @@ class Exchange {
   std::string last_error_ = "no endpoint could serve the request";
   int status_ = 0;
   int upstream_status_ = 0;
-  std::pair<std::string, std::string> extra_header_;  // on the gateway's own answer
+  proxy::HeaderList extra_headers_;  // CORS, rate-limit figures, WWW-Authenticate
   Clock::duration upstream_wait_{};  // waiting on the upstream: response headers and body pieces
   observe::UsageScanner usage_;      // token counts from the relayed body
   int retries_ = 0;
@@ -834,8 +880,32 @@ task<void> reject(stream_t& client, const config::Config& cfg, error_code ec) {
 
 }  // namespace
 
+task<void> shed_connection(socket_t socket, Shared& shared) {
+  stream_t client(std::move(socket));
+  http::response<http::string_body> res{http::status::service_unavailable, 11};
+  res.set(http::field::server, "olla");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::retry_after, "1");
+  res.set("X-Olla-Request-ID", observe::new_request_id());
+  res.keep_alive(false);
+  res.body() = observe::error_body(503, "overloaded",
+                                   "the gateway is at server.max_connections; retry shortly");
+  res.prepare_payload();
+  client.expires_after(std::chrono::seconds(2));
+  co_await http::async_write(client, res, use_tuple);
+  error_code ec;
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client.close();
+  (void)shared;
+}
+
 task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
   const auto& cfg = shared.cfg;
+  shared.connections.fetch_add(1, std::memory_order_relaxed);
+  struct Leave {
+    std::atomic<std::size_t>& n;
+    ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
+  } leave{shared.connections};
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   const auto remote = socket.remote_endpoint(ec);

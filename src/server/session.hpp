@@ -8,9 +8,11 @@
 #include "../proxy/upstream_pool.hpp"
 #include "net.hpp"
 #include "olla/config/config.hpp"
+#include "olla/limits/rate_limiter.hpp"
 #include "olla/observe/access_policy.hpp"
 #include "olla/observe/metrics.hpp"
 #include "olla/pool/endpoint_pool.hpp"
+#include "olla/proxy/cors.hpp"
 
 namespace olla::server {
 
@@ -22,6 +24,9 @@ struct Shared {
   const proxy::TlsContexts& tls;
   observe::Metrics& metrics;
   const observe::AccessPolicy& internal_access;
+  const proxy::Cors& cors;
+  limits::RateLimiter& rate_limiter;
+  std::atomic<std::size_t> connections{0};  // client connections open now
   std::atomic<int> in_flight{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
@@ -39,5 +44,8 @@ struct Worker {
 
 // Serves one client connection until it closes or errs.
 net::task<void> run_session(net::socket_t socket, Worker& worker, Shared& shared);
+
+// Answers a connection over server.max_connections with a 503 and closes it.
+net::task<void> shed_connection(net::socket_t socket, Shared& shared);
 
 }  // namespace olla::server

@@ -76,7 +76,7 @@ fi
 if ((build)); then
   log "building (Release)"
   scripts/deps.sh
-  BUILD_TYPE=Release scripts/build.sh >/dev/null
+  BUILD_TYPE=Release TARGETS="olla mock-litellm" scripts/build.sh >/dev/null
 fi
 for b in olla mock-litellm; do
   [[ -x build/bin/$b ]] || { echo "missing build/bin/$b (build first)" >&2; exit 1; }
@@ -186,6 +186,21 @@ cpu_ticks() {
 RESULTS=$TMP/results.jsonl
 : >"$RESULTS"
 record() { printf '%s\n' "$1" >>"$RESULTS"; }
+
+# alive TARGET PID WHAT: records (once) a proxy that is no longer running, with how it ended.
+declare -A GONE=()
+alive() {
+  local target=$1 pid=$2 what=$3 st=0
+  kill -0 "$pid" 2>/dev/null && return 0
+  [[ -n ${GONE[$pid]:-} ]] && return 1
+  GONE[$pid]=1
+  wait "$pid" 2>/dev/null || st=$?
+  local how="exit status $st"
+  ((st > 128)) && how="signal $((st - 128)) ($(kill -l $((st - 128)) 2>/dev/null || echo '?'))"
+  log "  $target is gone ($how) during $what"
+  record "{\"kind\":\"crash\",\"target\":\"$target\",\"during\":\"$what\",\"how\":\"$how\"}"
+  return 1
+}
 
 # ----------------------------------------------------------------------------- configs
 
@@ -377,8 +392,14 @@ http_block() {
   for ((r = 1; r <= ROUNDS; r++)); do
     for c in 8 64; do
       if ((direct)); then http_run "$upname" "$threads" direct "$c" "$r" "$direct_url"; fi
-      http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" $(proxy_pids "$nginx_pid")
-      http_run "$upname" "$threads" olla "$c" "$r" "$olla_url" "$olla_pid"
+      if alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r"; then
+        http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" $(proxy_pids "$nginx_pid")
+        alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r" || true
+      fi
+      if alive olla "$olla_pid" "$upname t=$threads c=$c round $r"; then
+        http_run "$upname" "$threads" olla "$c" "$r" "$olla_url" "$olla_pid"
+        alive olla "$olla_pid" "$upname t=$threads c=$c round $r" || true
+      fi
     done
   done
   if [[ $upname == nginx-json && $threads == 1 ]] && perf_ok; then
@@ -442,6 +463,7 @@ reuse_run() { # target logport
       END { m = 0; for (k in c) m++; printf "\"requests\":%d,\"connections\":%d", n, m }')
   record "{\"kind\":\"reuse\",\"target\":\"$target\",$stats}"
   log "  reuse $target: $stats"
+  alive "$target" "$pid" "connection reuse" || true
   stop "$pid"
 }
 
@@ -496,6 +518,8 @@ sse_block() {
       record "{\"kind\":\"sse\",\"target\":\"$target\",\"round\":$r,${line:1}"
       log "  $target: $(grep -o '"frame_latency_us":{[^}]*}' <<<"$line")"
     done
+    alive nginx "$nginx_pid" "SSE round $r" || true
+    alive olla "$olla_pid" "SSE round $r" || true
   done
   stop "$olla_pid"
   stop "$nginx_pid"
@@ -524,6 +548,7 @@ hold_block() {
     else
       log "  no result for $target"
     fi
+    alive "$target" "$PROXY_PID" "held streams" || true
     stop "$PROXY_PID"
     sleep 1
   done

@@ -272,10 +272,22 @@ if (reuse.length) {
 
 // ------------------------------------------------------------------------- print
 
+const crashes = of('crash');
 p('## Targets');
 p();
+if (crashes.length) {
+  for (const c of crashes) {
+    p(`**${c.target} stopped running (${c.how}) during ${c.during}**; the samples after that are`
+      + ' missing and the medians use the rest.');
+  }
+  p();
+}
 p('| target | measured | goal | result |');
 p('|---|---|---|---|');
+const ollaCrashes = crashes.filter((c) => c.target === 'olla');
+targets.push(['olla keeps running through every load', ollaCrashes.length
+  ? ollaCrashes.map((c) => `${c.how} during ${c.during}`).join('; ') : 'yes', 'no crash',
+              ollaCrashes.length === 0]);
 for (const [what, measured, goal, ok] of targets) p(`| ${what} | ${measured} | ${goal} | ${verdict(ok)} |`);
 p();
 p('## Figures');

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "olla/config/duration.hpp"
+#include "olla/limits/rate_limit_config.hpp"
+#include "olla/proxy/cors.hpp"
 
 namespace olla::config {
 
@@ -59,6 +61,11 @@ struct ServerConfig {
   // when one is set. X-Forwarded-For is never believed for this.
   std::vector<std::string> internal_allow_cidrs;
   std::string internal_token;
+  // Connections served at once; past it new ones get a 503 and are closed. 0 = no cap.
+  std::size_t max_connections = 0;
+  proxy::CorsConfig cors;
+  // server.rate_limits: off unless a rate is set.
+  limits::RateLimitConfig rate_limits;
 };
 
 struct ProxyConfig {

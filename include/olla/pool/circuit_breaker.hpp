@@ -31,6 +31,9 @@ class CircuitBreaker {
   // Called when a request is sent to the endpoint: in half-open state it becomes the trial.
   void on_attempt(Clock::time_point now);
   void on_success();
+  // The request ended without telling either way (its client hung up): a trial is released so
+  // the next request can be the trial.
+  void on_abandoned() { trial_.store(false, std::memory_order_release); }
   // Returns true when this failure opened the breaker.
   bool on_failure(Clock::time_point now);
 

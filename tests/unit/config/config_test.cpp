@@ -637,5 +637,112 @@ TEST_F(ConfigTest, DefaultConfigPath) {
   EXPECT_EQ(default_config_path(), "/etc/olla/custom.yaml");
 }
 
+TEST_F(ConfigTest, RateLimitsAreOffByDefault) {
+  for (const Config& c : {load_string(""), load_file(repo_config_path().string())}) {
+    const auto& rl = c.server.rate_limits;
+    EXPECT_FALSE(rl.enabled());
+    EXPECT_EQ(rl.global_per_minute, 0u);
+    EXPECT_EQ(rl.per_ip_per_minute, 0u);
+    EXPECT_EQ(rl.health_per_minute, 0u);
+    EXPECT_EQ(rl.burst, 0u);
+    EXPECT_EQ(rl.cleanup_interval, 5min);
+    EXPECT_EQ(rl.max_tracked_ips, 100'000u);
+    EXPECT_TRUE(rl.trusted_proxy_cidrs.empty());
+  }
+}
+
+TEST_F(ConfigTest, RateLimitsLoadEveryKey) {
+  const Config c = load_string(
+      "server:\n"
+      "  rate_limits:\n"
+      "    global_requests_per_minute: 6000\n"
+      "    per_ip_requests_per_minute: 120\n"
+      "    burst_size: 30\n"
+      "    health_requests_per_minute: 600\n"
+      "    cleanup_interval: 2m\n"
+      "    max_tracked_ips: 5000\n"
+      "    trusted_proxy_cidrs: [10.0.0.0/8, \"::1\", 2001:db8::/32, 192.0.2.7]\n");
+  const auto& rl = c.server.rate_limits;
+  EXPECT_TRUE(rl.enabled());
+  EXPECT_EQ(rl.global_per_minute, 6000u);
+  EXPECT_EQ(rl.per_ip_per_minute, 120u);
+  EXPECT_EQ(rl.burst, 30u);
+  EXPECT_EQ(rl.health_per_minute, 600u);
+  EXPECT_EQ(rl.cleanup_interval, 2min);
+  EXPECT_EQ(rl.max_tracked_ips, 5000u);
+  EXPECT_EQ(rl.trusted_proxy_cidrs,
+            (std::vector<std::string>{"10.0.0.0/8", "::1", "2001:db8::/32", "192.0.2.7"}));
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST_F(ConfigTest, RateLimitsWithOnlyOneRate) {
+  const Config c = load_string("server:\n  rate_limits:\n    per_ip_requests_per_minute: 60\n");
+  EXPECT_TRUE(c.server.rate_limits.enabled());
+  EXPECT_EQ(c.server.rate_limits.burst, 0u);  // derived per bucket: 60 / 6 = 10
+  EXPECT_EQ(c.server.rate_limits.burst_for(60), 10u);
+  EXPECT_EQ(c.server.rate_limits.global_per_minute, 0u);
+}
+
+TEST_F(ConfigTest, UnknownRateLimitKeyNamesKeyAndLine) {
+  const auto msg = error_of(
+      "server:\n"
+      "  rate_limits:\n"
+      "    per_ip_requests_per_minute: 60\n"
+      "    requests_per_minute: 60\n");
+  EXPECT_NE(msg.find("test.yaml:4: server.rate_limits.requests_per_minute"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("unknown key"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, BadTrustedProxyCidrNamesTheEntry) {
+  auto msg = error_of(
+      "server:\n"
+      "  rate_limits:\n"
+      "    trusted_proxy_cidrs:\n"
+      "      - 10.0.0.0/8\n"
+      "      - 10.0.0.0/33\n");
+  EXPECT_NE(msg.find("test.yaml:5: server.rate_limits.trusted_proxy_cidrs[1]"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("'10.0.0.0/33'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("prefix length"), std::string::npos) << msg;
+  msg = error_of("server:\n  rate_limits:\n    trusted_proxy_cidrs: [proxy.internal]\n");
+  EXPECT_NE(msg.find("test.yaml:3: server.rate_limits.trusted_proxy_cidrs[0]"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("not an IPv4 or IPv6 address"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, TrustedProxyCidrsMustBeAList) {
+  const auto msg = error_of("server:\n  rate_limits:\n    trusted_proxy_cidrs: 10.0.0.0/8\n");
+  EXPECT_NE(msg.find("test.yaml:3: server.rate_limits.trusted_proxy_cidrs"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("must be a list"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, BadRateLimitValuesNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"global_requests_per_minute: -1", "server.rate_limits.global_requests_per_minute"},
+      {"per_ip_requests_per_minute: lots", "server.rate_limits.per_ip_requests_per_minute"},
+      {"health_requests_per_minute: 20000000", "server.rate_limits.health_requests_per_minute"},
+      {"burst_size: 2000000", "server.rate_limits.burst_size"},
+      {"max_tracked_ips: 0", "server.rate_limits.max_tracked_ips"},
+      {"cleanup_interval: 500ms", "server.rate_limits.cleanup_interval"},
+      {"cleanup_interval: soon", "server.rate_limits.cleanup_interval"},
+  };
+  for (const auto& [line, key] : cases) {
+    const auto msg = error_of(std::string("server:\n  rate_limits:\n    ") + line + "\n");
+    EXPECT_NE(msg.find(std::string("test.yaml:3: ") + key), std::string::npos)
+        << line << ": " << msg;
+  }
+}
+
+TEST_F(ConfigTest, TrustingEveryPeerIsWarnedAbout) {
+  const Config c = load_string(
+      "server:\n  rate_limits:\n    per_ip_requests_per_minute: 60\n"
+      "    trusted_proxy_cidrs: [0.0.0.0/0]\n");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("server.rate_limits.trusted_proxy_cidrs[0]"), std::string::npos)
+      << c.warnings[0];
+}
+
 }  // namespace
 }  // namespace olla::config

@@ -55,6 +55,16 @@ TEST_F(Breaker, FailedTrialReopensForAnotherCooldown) {
   EXPECT_EQ(b.times_opened(), 2u);
 }
 
+TEST_F(Breaker, AbandonedTrialLetsTheNextRequestTry) {
+  for (int i = 0; i < 3; ++i) b.on_failure(t0);
+  const auto later = t0 + 30s;
+  b.on_attempt(later);
+  EXPECT_FALSE(b.available(later));
+  b.on_abandoned();  // the trial's client hung up
+  EXPECT_TRUE(b.available(later));
+  EXPECT_EQ(b.state(later), State::half_open);
+}
+
 TEST(BreakerNames, ToString) {
   EXPECT_EQ(to_string(State::closed), "closed");
   EXPECT_EQ(to_string(State::open), "open");
