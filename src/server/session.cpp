@@ -55,6 +55,14 @@ task<std::pair<error_code, std::size_t>> read_piece(Stream& s, beast::flat_buffe
   co_return std::pair{ec, cap - p.get().body().size};
 }
 
+// Hands the next piece to a buffer_body serializer. An empty piece must be nullptr: Boost 1.81's
+// serializer ends a chunked body early on a non-null empty one.
+void set_piece(http::buffer_body::value_type& body, char* data, std::size_t n, bool more) {
+  body.data = n ? data : nullptr;
+  body.size = n;
+  body.more = more;
+}
+
 // Watches the client socket while a response is produced, so a hang-up closes the upstream at
 // once (LiteLLM stops generating) instead of at the next write.
 struct HangupWatch {
@@ -521,9 +529,7 @@ class Exchange {
 
     http::request_serializer<http::buffer_body> sr(out);
     auto& body = out.body();
-    body.data = body_.empty() ? nullptr : body_.data();
-    body.size = body_.size();
-    body.more = !parser_.is_done();
+    set_piece(body, body_.data(), body_.size(), !parser_.is_done());
     upstream.expires_after(cfg_.proxy.connection_timeout);
     auto [ec, n] = co_await http::async_write(upstream, sr, use_tuple);
     if (ec == http::error::need_buffer) ec = {};
@@ -538,13 +544,9 @@ class Exchange {
           co_return rec;
         }
         if (rn == 0 && !parser_.is_done()) continue;
-        body.data = rn ? piece_.data() : nullptr;
-        body.size = rn;
-        body.more = !parser_.is_done();
+        set_piece(body, piece_.data(), rn, !parser_.is_done());
       } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
+        set_piece(body, nullptr, 0, false);
       }
       body_complete_ = false;  // bytes were streamed: no replay
       upstream.expires_after(cfg_.proxy.read_timeout);
@@ -642,9 +644,7 @@ class Exchange {
     status_ = s;
 
     if (have_error_body) {
-      body.data = error_body.empty() ? nullptr : error_body.data();
-      body.size = error_body.size();
-      body.more = false;
+      set_piece(body, error_body.data(), error_body.size(), false);
       if (co_await write_client(sr)) co_return Outcome::client_gone;
       finish_upstream(upstream, rp);
       keep_after_response_ = client_keep_alive_;
@@ -657,18 +657,14 @@ class Exchange {
     // Streams flush their header at once; a plain body goes out with the header in one write.
     bool header_sent = false;
     if (sse || rp.is_done()) {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = !rp.is_done();
+      set_piece(body, nullptr, 0, !rp.is_done());
       if (co_await write_client(sr)) co_return client_lost(upstream);
       header_sent = true;
       first_byte_at_ = Clock::now();
     }
     while (!sr.is_done()) {
       if (!held.empty()) {
-        body.data = const_cast<char*>(held.data());
-        body.size = held.size();
-        body.more = true;
+        set_piece(body, const_cast<char*>(held.data()), held.size(), true);
         held = {};
       } else if (!rp.is_done()) {
         const auto waiting_since = Clock::now();
@@ -679,13 +675,9 @@ class Exchange {
         if (ec) co_return co_await upstream_lost(ec, sse, res, sr);
         if (n == 0 && !rp.is_done()) continue;  // never hand 1.81's serializer an empty piece
         usage_.feed({piece_.data(), n});
-        body.data = n ? piece_.data() : nullptr;
-        body.size = n;
-        body.more = !rp.is_done();
+        set_piece(body, piece_.data(), n, !rp.is_done());
       } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
+        set_piece(body, nullptr, 0, false);
       }
       if (co_await write_client(sr)) co_return client_lost(upstream);
       if (!header_sent) {
@@ -715,9 +707,7 @@ class Exchange {
     if (sse && res.chunked()) {
       std::string frame = observe::stream_error_frame("upstream endpoint " + endpoint_->cfg.name +
                                                       " failed mid-stream: " + ec.message());
-      res.body().data = frame.data();
-      res.body().size = frame.size();
-      res.body().more = false;
+      set_piece(res.body(), frame.data(), frame.size(), false);
       keep_after_response_ = !co_await write_client(sr) && client_keep_alive_;
     }
     co_return Outcome::done;
