@@ -51,13 +51,18 @@ std::size_t PriorityBalancer::choose(std::span<const std::size_t> candidates,
 
 std::size_t LeastConnectionsBalancer::choose(std::span<const std::size_t> candidates,
                                              std::span<const std::unique_ptr<Endpoint>> endpoints) {
+  // Each counter is read once: other threads change them while we look, and a second read could
+  // leave no endpoint at the minimum.
   const auto tier = top_tier(candidates, endpoints);
-  int least = INT_MAX;
-  for (auto c : tier)
-    least = std::min(least, endpoints[c]->in_flight.load(std::memory_order_relaxed));
   std::vector<std::size_t> idle;
+  int least = INT_MAX;
   for (auto c : tier) {
-    if (endpoints[c]->in_flight.load(std::memory_order_relaxed) == least) idle.push_back(c);
+    const int n = endpoints[c]->in_flight.load(std::memory_order_relaxed);
+    if (n < least) {
+      least = n;
+      idle.clear();
+    }
+    if (n == least) idle.push_back(c);
   }
   return idle[next_.fetch_add(1, std::memory_order_relaxed) % idle.size()];
 }

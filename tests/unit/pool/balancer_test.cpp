@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace olla::pool {
@@ -149,6 +151,41 @@ TEST(EndpointRoutable, OnlyHealthy) {
   }
   e.status = EndpointStatus::healthy;
   EXPECT_TRUE(e.routable());
+}
+
+}  // namespace
+}  // namespace olla::pool
+
+namespace olla::pool {
+namespace {
+
+// Regression: the counters change under the balancer's feet (other worker threads); a choice must
+// always be one of the candidates, never a division by an empty tie list.
+TEST(LeastConnectionsConcurrent, CountersMovingDuringChoiceNeverBreakIt) {
+  std::vector<std::unique_ptr<Endpoint>> eps;
+  for (int i = 0; i < 3; ++i) {
+    config::EndpointConfig c;
+    c.name = "e" + std::to_string(i);
+    eps.push_back(std::make_unique<Endpoint>(c));
+  }
+  const std::vector<std::size_t> candidates = {0, 1, 2};
+  LeastConnectionsBalancer lb;
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    unsigned x = 1;
+    while (!stop.load()) {
+      x = x * 1103515245u + 12345u;
+      auto& e = *eps[x % 3];
+      e.in_flight.fetch_add(1);
+      e.in_flight.fetch_sub(1);
+    }
+  });
+  for (int i = 0; i < 200000; ++i) {
+    const auto pick = lb.choose(candidates, eps);
+    ASSERT_LT(pick, 3u);
+  }
+  stop = true;
+  churn.join();
 }
 
 }  // namespace
