@@ -160,7 +160,7 @@ wait_200() {
 }
 
 # Free ports below the ephemeral range, so the load's own outgoing connections cannot take them.
-PORTS=($(node -e '
+read -r -a PORTS <<<"$(node -e '
   const net = require("net"); const n = Number(process.argv[1]); const got = [];
   const tryOne = () => {
     if (got.length === n) { console.log(got.map((s) => s.address().port).join(" "));
@@ -168,7 +168,7 @@ PORTS=($(node -e '
     const s = net.createServer(); const p = 20000 + Math.floor(Math.random() * 12000);
     s.once("error", tryOne); s.listen(p, "127.0.0.1", () => { got.push(s); tryOne(); });
   };
-  tryOne();' 40))
+  tryOne();' 40)"
 next_port() { PORT=${PORTS[0]}; PORTS=("${PORTS[@]:1}"); }
 
 children() { local p; for p in $(pgrep -P "$1" || true); do echo "$p"; done; }
@@ -311,12 +311,11 @@ logging:
 EOF
 }
 
-# start_proxy KIND NAME UPSTREAM_PORT THREADS: sets PROXY_PID, PROXY_PORT, PROXY_URL.
+# start_proxy KIND NAME UPSTREAM_PORT THREADS: sets PROXY_PID and PROXY_URL.
 start_proxy() {
   local kind=$1 name=$2 up=$3 threads=$4 dir=$TMP/$2
   mkdir -p "$dir"
   next_port
-  PROXY_PORT=$PORT
   PROXY_URL=http://127.0.0.1:$PORT/olla/litellm
   if [[ $kind == olla ]]; then
     olla_conf "$dir/olla.yaml" "$PORT" "$up" "$threads"
@@ -365,10 +364,12 @@ http_run() {
     log "wrk gave no result for $target c=$c: $(tail -n 3 <<<"$out")"
     return 0
   fi
-  local cpu_s
+  local cpu_s crashed=false
   cpu_s=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", d / hz }')
   ((${#pids[@]})) || cpu_s=null
-  record "{\"kind\":\"http\",\"upstream\":\"$upstream\",\"threads\":$threads,\"target\":\"$target\",\"c\":$c,\"round\":$round,\"cpu_s\":$cpu_s,\"wrk\":$line}"
+  # A proxy that died during the load: its sample is kept for the record, not for medians.
+  if ((${#pids[@]})) && ! kill -0 "${pids[0]}" 2>/dev/null; then crashed=true cpu_s=null; fi
+  record "{\"kind\":\"http\",\"upstream\":\"$upstream\",\"threads\":$threads,\"target\":\"$target\",\"c\":$c,\"round\":$round,\"cpu_s\":$cpu_s,\"crashed\":$crashed,\"wrk\":$line}"
   log "  $upstream t=$threads c=$c $target: $(sed -E 's/.*"rps":([0-9.]+).*"p99_us":([0-9]+).*/\1 req\/s, p99 \2 us/' <<<"$line")"
 }
 
@@ -384,7 +385,8 @@ http_block() {
   local nginx_pid=$PROXY_PID nginx_url=$PROXY_URL
   start_proxy olla "olla-$upname-t$threads" "$up" "$threads"
   local olla_pid=$PROXY_PID olla_url=$PROXY_URL
-  local direct_url=http://127.0.0.1:$up
+  local direct_url=http://127.0.0.1:$up nginx_pids
+  mapfile -t nginx_pids < <(proxy_pids "$nginx_pid")
   if ((direct)); then warm "$direct_url"; fi
   warm "$nginx_url"
   warm "$olla_url"
@@ -393,7 +395,7 @@ http_block() {
     for c in 8 64; do
       if ((direct)); then http_run "$upname" "$threads" direct "$c" "$r" "$direct_url"; fi
       if alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r"; then
-        http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" $(proxy_pids "$nginx_pid")
+        http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" "${nginx_pids[@]}"
         alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r" || true
       fi
       if alive olla "$olla_pid" "$upname t=$threads c=$c round $r"; then
@@ -404,7 +406,7 @@ http_block() {
   done
   if [[ $upname == nginx-json && $threads == 1 ]] && perf_ok; then
     for c in 8 64; do
-      perf_run nginx "$c" "$nginx_url" "$(proxy_pids "$nginx_pid" | paste -sd,)"
+      perf_run nginx "$c" "$nginx_url" "$(IFS=,; echo "${nginx_pids[*]}")"
       perf_run olla "$c" "$olla_url" "$olla_pid"
     done
   fi
@@ -429,8 +431,8 @@ perf_ok() {
 # perf_run TARGET C URL PIDLIST: one extra load with perf stat counting syscalls and context
 # switches of the proxy; kept out of the timed rounds because tracing slows it down a little.
 perf_run() {
-  local target=$1 c=$2 url=$3 pids=$4 f=$TMP/perf-$1-$2.txt out line
-  perf stat -x, -e "$PERF_EVENTS" -p "$pids" -o "$f" -- sleep $((DUR + 1)) >/dev/null 2>&1 &
+  local target=$1 c=$2 url=$3 pidlist=$4 f=$TMP/perf-$1-$2.txt out line
+  perf stat -x, -e "$PERF_EVENTS" -p "$pidlist" -o "$f" -- sleep $((DUR + 1)) >/dev/null 2>&1 &
   local perf_pid=$!
   PIDS+=("$perf_pid")
   sleep 0.5
