@@ -517,8 +517,10 @@ class Exchange {
     std::string forwarded_for;
     for (const auto& f : in) {
       const auto name = f.name_string();
+      // Framing is set below from what the parser decoded, never copied (request smuggling).
       if (proxy::is_hop_by_hop(name) || f.name() == http::field::host ||
-          f.name() == http::field::expect || proxy::iequals(name, "X-Request-ID") ||
+          f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
+          f.name() == http::field::content_length || proxy::iequals(name, "X-Request-ID") ||
           proxy::iequals(name, "X-Forwarded-Proto") || proxy::iequals(name, "X-Forwarded-Host")) {
         continue;
       }
@@ -531,6 +533,11 @@ class Exchange {
         continue;
       }
       out.insert(f.name(), name, f.value());
+    }
+    if (parser_.chunked()) {
+      out.chunked(true);
+    } else if (auto cl = parser_.content_length()) {
+      out.content_length(*cl);
     }
     out.set(http::field::host, proxy::host_header(ep));
     // The endpoint's own credentials and headers fill in what the client did not send.
@@ -630,6 +637,9 @@ class Exchange {
       }
     }
 
+    const bool head = parser_.get().method() == http::verb::head;
+    const int s = upstream_status_;
+    const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
     http::response<http::buffer_body> res;
     res.result(uh.result_int());
     res.version(11);
@@ -641,18 +651,22 @@ class Exchange {
                       [&](const std::string& t) { return proxy::iequals(t, name); })) {
         continue;
       }
-      if (have_error_body && f.name() == http::field::content_length) continue;
+      // Framing is set below from what the parser decoded, never copied.
+      if (f.name() == http::field::transfer_encoding) continue;
+      if (f.name() == http::field::content_length && (have_error_body || !bodiless)) continue;
       res.insert(f.name(), name, f.value());
     }
     stamp(res);
-    const bool head = parser_.get().method() == http::verb::head;
-    const int s = upstream_status_;
-    const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
     if (have_error_body) {
-      if (res.chunked()) res.chunked(false);
       res.content_length(error_body.size());
-    } else if (!bodiless && !cl && !rp.chunked()) {
-      res.chunked(true);  // a close-delimited upstream body is re-framed for keep-alive clients
+    } else if (!bodiless) {
+      // Chunked stays chunked, a length stays a length; a close-delimited upstream body is
+      // re-framed as chunked for keep-alive clients.
+      if (cl && !rp.chunked()) {
+        res.content_length(*cl);
+      } else {
+        res.chunked(true);
+      }
     }
     res.keep_alive(client_keep_alive_);
     const bool sse = content_type.substr(0, kSse.size()) == kSse;
@@ -861,6 +875,19 @@ class Exchange {
   std::uint64_t bytes_out_ = 0;
 };
 
+// One Transfer-Encoding field, exactly "chunked", or none. Anything else (two fields, identity,
+// gzip, "chunked, identity") is where proxies and backends disagree about where a body ends:
+// refused, never forwarded (RFC 9112 6.1, 6.3).
+bool valid_transfer_encoding(const http::request<http::buffer_body>& req) {
+  auto [first, last] = req.equal_range(http::field::transfer_encoding);
+  if (first == last) return true;
+  if (std::next(first) != last) return false;
+  std::string_view v = first->value();
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return proxy::iequals(v, "chunked");
+}
+
 // An error before any request could be parsed: 400 / 431 / 413 JSON, then close.
 task<void> reject(stream_t& client, const config::Config& cfg, error_code ec) {
   http::status status = http::status::bad_request;
@@ -928,11 +955,23 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
         std::min<std::uint64_t>(cfg.server.max_header_size, UINT32_MAX)));
     parser.body_limit(cfg.server.max_body_size);
     if (worker.stopping) break;
-    client.expires_after(first ? cfg.server.header_timeout : cfg.server.idle_timeout);
-    first = false;
     worker.idle_clients.insert(&client);
+    if (!first && buf.size() == 0) {
+      // Between requests the idle timeout applies; once the next request starts, its headers
+      // get header_timeout like the first one (slow-header attacks on kept-alive connections).
+      client.expires_after(cfg.server.idle_timeout);
+      auto [wec, wn] = co_await client.async_read_some(buf.prepare(4096), use_tuple);
+      if (wec) {
+        worker.idle_clients.erase(&client);
+        break;
+      }
+      buf.commit(wn);
+    }
+    first = false;
+    client.expires_after(cfg.server.header_timeout);
     auto [rec, n] = co_await http::async_read_header(client, buf, parser, use_tuple);
     worker.idle_clients.erase(&client);
+    if (!rec && !valid_transfer_encoding(parser.get())) rec = http::error::bad_transfer_encoding;
     if (rec) {
       if (is_http_parse_error(rec) || rec == http::error::body_limit)
         co_await reject(client, cfg, rec);
