@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   olla::config::Config cfg;
   try {
     cfg = olla::config::load_file(config_path);
-  } catch (const olla::config::ConfigError& e) {
+  } catch (const std::exception& e) {  // ConfigError names file, line and key
     std::cerr << "olla: invalid config: " << e.what() << "\n";
     return 1;
   }

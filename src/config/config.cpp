@@ -413,7 +413,10 @@ Config parse(const YAML::Node& root, const std::string& file) {
       cors.fail(origins, cors.key_path("allowed_origins"), "must be a list of origins or [\"*\"]");
     }
     cfg.server.cors.allowed_origins.clear();
-    for (const auto& o : origins) cfg.server.cors.allowed_origins.push_back(o.as<std::string>());
+    for (const auto& o : origins) {
+      if (!o.IsScalar()) cors.fail(o, cors.key_path("allowed_origins"), "entries must be strings");
+      cfg.server.cors.allowed_origins.push_back(o.as<std::string>());
+    }
   }
   server.str("host", cfg.server.host);
   server.integer("port", cfg.server.port, 0, 65535);
@@ -433,7 +436,10 @@ Config parse(const YAML::Node& root, const std::string& file) {
       internal.fail(cidrs, internal.key_path("allow_cidrs"),
                     "must be a list like [127.0.0.0/8, ::1]");
     }
-    for (const auto& c : cidrs) cfg.server.internal_allow_cidrs.push_back(c.as<std::string>());
+    for (const auto& c : cidrs) {
+      if (!c.IsScalar()) internal.fail(c, internal.key_path("allow_cidrs"), "entries must be strings");
+      cfg.server.internal_allow_cidrs.push_back(c.as<std::string>());
+    }
     const auto parsed = observe::AccessPolicy::parse(cfg.server.internal_allow_cidrs);
     if (const auto* error = std::get_if<std::string>(&parsed)) {
       internal.fail(cidrs, internal.key_path("allow_cidrs"), *error);
@@ -512,7 +518,13 @@ YAML::Node load_yaml(const std::string& text, const std::string& source) {
 }  // namespace
 
 Config load_string(const std::string& yaml, const std::string& source_name) {
-  return parse(load_yaml(yaml, source_name), source_name);
+  try {
+    return parse(load_yaml(yaml, source_name), source_name);
+  } catch (const YAML::Exception& e) {
+    // A value of the wrong shape deep in a list or map (e.g. a mapping where a string belongs).
+    throw ConfigError(source_name + ":" + std::to_string(e.mark.line + 1) +
+                      ": a value has the wrong type: " + e.msg);
+  }
 }
 
 Config load_file(const std::string& path) {

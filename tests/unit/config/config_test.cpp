@@ -746,3 +746,17 @@ TEST_F(ConfigTest, TrustingEveryPeerIsWarnedAbout) {
 
 }  // namespace
 }  // namespace olla::config
+
+namespace olla::config {
+namespace {
+
+// Found by the config fuzzer: a mapping where a string belongs threw YAML::BadConversion.
+TEST(ConfigShapes, WrongShapesInListsAreConfigErrors) {
+  EXPECT_THROW(load_string("server:\n  cors:\n    allowed_origins: [[a], {b: c}]\n"), ConfigError);
+  EXPECT_THROW(load_string("server:\n  internal_access:\n    allow_cidrs: [{a: b}]\n"), ConfigError);
+  EXPECT_THROW(load_string("server:\n  rate_limits:\n    trusted_proxy_cidrs: [[1]]\n"), ConfigError);
+  EXPECT_THROW(load_string("discovery:\n  static:\n    endpoints:\n      - url: [x]\n"), ConfigError);
+}
+
+}  // namespace
+}  // namespace olla::config
