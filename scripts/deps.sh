@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what olla needs to build and test on Debian bookworm, only what is missing.
-# Usage: scripts/deps.sh [--test]   (--test adds Node.js and the e2e tests' npm packages)
+# Usage: scripts/deps.sh [--test]   (--test adds clang and libFuzzer for scripts/fuzz.sh, Node.js
+#                                     and the e2e tests' npm packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,7 @@ packages=(g++ cmake ninja-build pkg-config ccache curl ca-certificates
           libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev
           libgtest-dev)  # small; the build configures its tests by default
 if [[ "${1:-}" == "--test" ]]; then
+  packages+=(clang libclang-rt-dev)  # the libFuzzer targets (scripts/fuzz.sh): clang, libFuzzer
   # Node.js may come from outside Debian's packages (as on the CI image, where nodejs ships npm):
   # any node >= 18 with npm will do; otherwise Debian's.
   if ! command -v npm >/dev/null || ! command -v node >/dev/null ||

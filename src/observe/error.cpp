@@ -1,9 +1,36 @@
 #include "olla/observe/error.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace olla::observe {
 namespace {
+
+// The deepest nesting of [ and { outside strings.
+int nesting_depth(std::string_view body) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 // Messages can quote a request target, which may hold bytes that are not UTF-8: replace them
 // (U+FFFD) rather than let dump() throw on the request path.
@@ -25,6 +52,9 @@ std::string stream_error_frame(std::string_view message) {
 
 std::optional<std::string> enrich_upstream_error(std::string_view body, std::string_view provider,
                                                  std::string_view endpoint) {
+  // A hostile or broken upstream must not cost the worker: bodies over 64 KiB or nested deeper
+  // than 32 levels pass through unchanged (nlohmann recurses per level when dumping).
+  if (body.size() > 64 * 1024 || nesting_depth(body) > 32) return std::nullopt;
   auto j = nlohmann::ordered_json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   auto it = j.find("error");

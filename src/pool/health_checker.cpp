@@ -32,6 +32,11 @@ void HealthChecker::add(std::size_t i) {
   if (ioc_) asio::post(*ioc_, [this, i] { watch(i); });
 }
 
+void HealthChecker::stop() {
+  probe_timers_.clear();
+  ioc_ = nullptr;
+}
+
 void HealthChecker::request_probe(std::size_t i) {
   if (!ioc_) return;
   asio::post(*ioc_, [this, i] {

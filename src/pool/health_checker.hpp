@@ -25,6 +25,10 @@ class HealthChecker {
   // themselves at their next probe.
   void add(std::size_t endpoint);
 
+  // Releases the probe timers. Call after the io_context's thread has stopped and before the
+  // io_context is destroyed: a timer must not outlive its io_context's services.
+  void stop();
+
  private:
   // One probe; returns the Retry-After of a rate-limited answer (0 otherwise).
   net::task<config::Duration> probe(std::size_t endpoint);

@@ -162,6 +162,7 @@ void Gateway::stop() {
   for (auto& w : im.workers) w->ioc.stop();
   for (auto& t : im.threads) t.join();
   im.threads.clear();
+  im.health.stop();  // its timers belong to workers[0]'s io_context, destroyed below
   im.acceptors.clear();
   for (auto& w : im.workers) w->upstreams.clear();
   im.workers.clear();

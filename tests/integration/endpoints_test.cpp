@@ -14,7 +14,9 @@ using nlohmann::json;
 class Endpoints : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(stack.wait_healthy(1)); }
-  Stack stack;
+  // Probes far apart (the first one runs at start): a periodic probe landing between a request
+  // and the test's look at the mock's last_request() would replace what the test checks.
+  Stack stack{{mock::MockOptions{}}, "", "60s"};
 };
 
 void expect_olla_headers(const Response& r, const std::string& model) {

@@ -125,3 +125,22 @@ TEST(EnrichUpstreamError, NotAnErrorObjectPassesThrough) {
 
 }  // namespace
 }  // namespace olla::observe
+
+namespace olla::observe {
+namespace {
+
+// Found while fuzzing: a deeply nested or huge upstream error body must not be re-serialised
+// (nlohmann recurses per level; 80k levels overflowed the stack).
+TEST(EnrichUpstreamError, DeepOrHugeBodiesPassThroughUnchanged) {
+  std::string deep = R"({"error":{"message":"m","x":)";
+  deep += std::string(100000, '[') + std::string(100000, ']') + "}}";
+  EXPECT_FALSE(enrich_upstream_error(deep, "openai", "ep").has_value());
+  std::string huge = R"({"error":{"message":")" + std::string(70000, 'a') + R"("}})";
+  EXPECT_FALSE(enrich_upstream_error(huge, "openai", "ep").has_value());
+  // Brackets inside strings are not nesting.
+  const std::string quoted = R"({"error":{"message":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}})";
+  EXPECT_TRUE(enrich_upstream_error(quoted, "openai", "ep").has_value());
+}
+
+}  // namespace
+}  // namespace olla::observe

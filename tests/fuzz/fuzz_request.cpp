@@ -1,0 +1,304 @@
+// Request parsing through the session, without sockets: the input is what a client sends. It goes
+// through Beast's request_parser<buffer_body> as session.cpp drives it (header first with the
+// default header limit, then the body in 16 KiB pieces up to max_inspect_bytes), then through what
+// the session does with a request: route, CORS, the rate limiter's client address (X-Forwarded-For
+// lines joined as over_rate_limits() joins them), extract_model, and for proxied routes the
+// upstream request that send_request() writes (its header rewrite is mirrored below: keep it in
+// step with session.cpp). That upstream request is serialised and parsed back: it must be exactly
+// one well-framed request carrying the client's body, without hop-by-hop headers. The body is
+// also handed to enrich_upstream_error, as an upstream error body would be.
+#include <algorithm>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fuzz_common.hpp"
+#include "olla/config/config.hpp"
+#include "olla/limits/rate_limiter.hpp"
+#include "olla/observe/error.hpp"
+#include "olla/proxy/cors.hpp"
+#include "olla/proxy/header_rules.hpp"
+#include "olla/proxy/request_inspect.hpp"
+#include "olla/router/route.hpp"
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using namespace olla;
+
+namespace {
+
+constexpr std::size_t kPiece = 16 * 1024;  // session.cpp's relay piece
+constexpr std::string_view kPeer = "10.0.0.7";
+
+struct Fixtures {
+  config::ServerConfig server;  // defaults: 64 KiB header limit, 100 MB body limit
+  config::ProxyConfig proxy;    // defaults: max_inspect_bytes 1 MiB
+  config::EndpointConfig ep;
+  proxy::Cors cors{proxy::CorsConfig{true, {"*"}, false, 600}};
+  std::unique_ptr<limits::RateLimiter> limiter;
+
+  Fixtures() {
+    ep.name = "litellm-a";
+    ep.base_path = "/gw";
+    ep.auth_header = "Authorization";
+    ep.auth_value = "Bearer sk-olla";
+    ep.headers = {{"X-Team", "platform"}};
+    limits::RateLimitConfig rl;
+    rl.per_ip_per_minute = 6000;
+    rl.max_tracked_ips = 512;
+    rl.trusted_proxy_cidrs = {"10.0.0.0/8"};
+    limiter = std::make_unique<limits::RateLimiter>(rl);
+  }
+};
+
+Fixtures& fixtures() {
+  static Fixtures f;
+  return f;
+}
+
+// Everything an async_write of `sr` would put on the wire, pieces taken from `pieces` in turn.
+std::string serialize(http::request<http::buffer_body>& out, std::string& body) {
+  http::request_serializer<http::buffer_body> sr(out);
+  auto& b = out.body();
+  b.data = body.empty() ? nullptr : body.data();  // session.cpp's set_piece: never a non-null
+  b.size = body.size();                           // empty piece (Boost 1.81)
+  b.more = false;
+  std::string wire;
+  error_code ec;
+  while (!sr.is_done()) {
+    sr.next(ec, [&](error_code&, const auto& buffers) {
+      for (auto buf : beast::buffers_range_ref(buffers))
+        wire.append(static_cast<const char*>(buf.data()), buf.size());
+      sr.consume(beast::buffer_bytes(buffers));
+    });
+    if (ec == http::error::need_buffer) {
+      ec = {};
+      b.data = nullptr;
+      b.size = 0;
+      b.more = false;
+    }
+    FUZZ_CHECK(!ec);
+  }
+  return wire;
+}
+
+// The upstream request, as session.cpp's send_request() builds it.
+http::request<http::buffer_body> rewrite(const http::request<http::buffer_body>& in,
+                                         const router::Route& route,
+                                         const config::EndpointConfig& ep, bool chunked,
+                                         boost::optional<std::uint64_t> content_length) {
+  http::request<http::buffer_body> out;
+  out.version(11);
+  out.target(ep.base_path + route.upstream_target);
+  if (in.method() == http::verb::unknown) {
+    out.method_string(in.method_string());
+  } else {
+    out.method(in.method());
+  }
+  const auto tokens = proxy::connection_tokens(in[http::field::connection]);
+  std::string forwarded_for;
+  for (const auto& f : in) {
+    const auto name = f.name_string();
+    if (proxy::is_hop_by_hop(name) || f.name() == http::field::host ||
+        f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
+        f.name() == http::field::content_length || proxy::iequals(name, "X-Request-ID") ||
+        proxy::iequals(name, "X-Forwarded-Proto") || proxy::iequals(name, "X-Forwarded-Host")) {
+      continue;
+    }
+    if (proxy::iequals(name, "X-Forwarded-For")) {
+      forwarded_for = proxy::append_forwarded_for(forwarded_for, f.value());
+      continue;
+    }
+    if (std::any_of(tokens.begin(), tokens.end(),
+                    [&](const std::string& t) { return proxy::iequals(t, name); })) {
+      continue;
+    }
+    out.insert(f.name(), name, f.value());
+  }
+  // Framing from what the parser decoded, never copied (as send_request() does).
+  if (chunked) {
+    out.chunked(true);
+  } else if (content_length) {
+    out.content_length(*content_length);
+  }
+  out.set(http::field::host, "litellm.internal:4000");
+  if (!ep.auth_header.empty() && out.find(ep.auth_header) == out.end()) {
+    out.set(ep.auth_header, ep.auth_value);
+  }
+  for (const auto& [name, value] : ep.headers) {
+    if (out.find(name) == out.end()) out.set(name, value);
+  }
+  out.set("X-Request-ID", "0123456789abcdef0123456789abcdef");
+  out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, kPeer));
+  out.set("X-Forwarded-Proto", "http");
+  if (auto host = in[http::field::host]; !host.empty()) out.set("X-Forwarded-Host", host);
+  return out;
+}
+
+// Names olla itself writes on the upstream request, whatever the client listed in Connection.
+bool set_by_olla(std::string_view name, const config::EndpointConfig& ep) {
+  for (std::string_view own :
+       {"Host", "X-Request-ID", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}) {
+    if (proxy::iequals(name, own)) return true;
+  }
+  if (proxy::iequals(name, ep.auth_header)) return true;
+  return std::any_of(ep.headers.begin(), ep.headers.end(),
+                     [&](const auto& h) { return proxy::iequals(h.first, name); });
+}
+
+// The upstream's view: parse the wire bytes back. They must hold exactly one complete request.
+void check_upstream_sees(const std::string& wire, const http::request<http::buffer_body>& in,
+                         const std::string& body, const std::string& target,
+                         const config::EndpointConfig& ep) {
+  http::request_parser<http::string_body> p;
+  p.eager(true);
+  p.header_limit(1u << 20);
+  p.body_limit(boost::none);
+  error_code ec;
+  std::size_t used = 0;
+  while (!ec && !p.is_done() && used < wire.size()) {
+    const auto n = p.put(boost::asio::buffer(wire.data() + used, wire.size() - used), ec);
+    used += n;
+    if (n == 0 && !ec) break;
+  }
+  if (ec) std::fprintf(stderr, "upstream parse error: %s\n", ec.message().c_str());
+  FUZZ_CHECK(!ec);
+  FUZZ_CHECK(p.is_done());
+  if (used != wire.size()) {
+    std::fprintf(stderr, "upstream sees %zu more byte(s) after the request: %s\n",
+                 wire.size() - used, wire.substr(used, 200).c_str());
+  }
+  FUZZ_CHECK(used == wire.size());  // nothing left over: no second request smuggled in the body
+  const auto& up = p.get();
+  if (up.body() != body) {
+    std::fprintf(stderr, "upstream body (%zu bytes) != client body (%zu bytes)\n", up.body().size(),
+                 body.size());
+  }
+  FUZZ_CHECK(up.body() == body);
+  FUZZ_CHECK(up.method_string() == in.method_string());
+  FUZZ_CHECK(up.target() == target);
+  const auto tokens = proxy::connection_tokens(in[http::field::connection]);
+  std::size_t hosts = 0, xff = 0;
+  for (const auto& f : up) {
+    const auto name = f.name_string();
+    FUZZ_CHECK(!proxy::is_hop_by_hop(name));
+    // What the client listed in Connection is gone, except what olla sets itself and the framing
+    // (Content-Length, Transfer-Encoding: dropping those unframes the body).
+    if (!set_by_olla(name, ep) && f.name() != http::field::content_length &&
+        f.name() != http::field::transfer_encoding) {
+      FUZZ_CHECK(std::none_of(tokens.begin(), tokens.end(),
+                              [&](const std::string& t) { return proxy::iequals(t, name); }));
+    }
+    if (f.name() == http::field::host) ++hosts;
+    if (proxy::iequals(name, "X-Forwarded-For")) ++xff;
+  }
+  FUZZ_CHECK(hosts == 1 && xff == 1);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto& fx = fixtures();
+  std::string_view rest = olla::fuzz::as_view(data, size);
+
+  // session(): async_read_header with the configured limits.
+  http::request_parser<http::buffer_body> parser;
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(fx.server.max_header_size, UINT32_MAX)));
+  parser.body_limit(fx.server.max_body_size);
+  parser.eager(false);
+  error_code ec;
+  while (!parser.is_header_done()) {
+    const auto n = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    rest.remove_prefix(n);
+    if (ec) return 0;  // need_more: the client has not sent the whole header; else a 400/431
+    if (n == 0) return 0;
+  }
+  const auto& req = parser.get();
+
+  // Exchange::run(): route, CORS, the rate limiter.
+  // As run_session(): one Transfer-Encoding, exactly "chunked", or none; anything else is a 400.
+  {
+    auto [first, last] = req.equal_range(http::field::transfer_encoding);
+    if (first != last) {
+      if (std::next(first) != last) return 0;
+      std::string_view v = first->value();
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      if (!proxy::iequals(v, "chunked")) return 0;
+    }
+  }
+  const auto route = router::route(req.method_string(), req.target());
+  const auto origin = req[http::field::origin];
+  if (proxy::Cors::is_preflight(req.method_string(), origin,
+                                req[http::field::access_control_request_method])) {
+    (void)fx.cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+  } else {
+    (void)fx.cors.response_headers(origin);
+  }
+  std::string forwarded;  // as over_rate_limits() joins the X-Forwarded-For lines
+  for (auto it = req.find("X-Forwarded-For");
+       it != req.end() && proxy::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded += it->value();
+  }
+  std::string every_line;  // every X-Forwarded-For line, in order
+  for (const auto& f : req) {
+    if (!proxy::iequals(f.name_string(), "X-Forwarded-For")) continue;
+    if (!every_line.empty()) every_line += ',';
+    every_line += f.value();
+  }
+  const std::string client = fx.limiter->client_ip(kPeer, forwarded);
+  (void)fx.limiter->check(client, false, limits::RateLimiter::Clock::now());
+  // A client must not hide X-Forwarded-For lines from the rate limiter by putting another header
+  // between them (the trusted proxy's own line usually comes last). Holds because Beast inserts a
+  // field after the last one of the same name, so the loop above sees every line.
+  if (forwarded != every_line) {
+    std::fprintf(stderr, "rate limiter reads X-Forwarded-For '%s' of '%s'\n", forwarded.c_str(),
+                 every_line.c_str());
+  }
+  FUZZ_CHECK(forwarded == every_line);
+
+  if (route.kind != router::RouteKind::proxy) return 0;
+
+  // proxy(): buffer the body, piece by piece, up to max_inspect_bytes.
+  std::string body;
+  std::uint64_t bytes_in = 0;
+  const auto limit = fx.proxy.max_inspect_bytes;
+  while (!parser.is_done() && body.size() < limit) {
+    const auto old = body.size();
+    const auto want = std::min<std::size_t>(kPiece, limit - old);
+    body.resize(old + want);
+    parser.get().body().data = body.data() + old;
+    parser.get().body().size = want;
+    const auto n = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    rest.remove_prefix(n);
+    if (ec == http::error::need_buffer) ec = {};
+    const auto got = want - parser.get().body().size;
+    body.resize(old + got);
+    bytes_in += got;
+    if (!ec && bytes_in > fx.server.max_body_size) ec = http::error::body_limit;
+    if (ec) return 0;  // need_more (the client is still sending), 400 or 413
+    if (n == 0 && got == 0) return 0;
+  }
+  if (!parser.is_done()) return 0;  // larger than max_inspect_bytes: streamed, not inspected
+  const std::string model = proxy::extract_model(body);
+  if (proxy::is_header_safe(model)) FUZZ_CHECK(model.size() <= 256);
+
+  // An upstream error body of the same bytes.
+  if (auto enriched = observe::enrich_upstream_error(body, "openai", fx.ep.name)) {
+    const auto j = nlohmann::json::parse(*enriched, nullptr, false);
+    FUZZ_CHECK(j.is_object() && j["error"].is_object());
+    FUZZ_CHECK(j["error"]["endpoint"] == fx.ep.name);
+  }
+
+  // send_request(): the rewritten header and the buffered body, as the upstream receives them.
+  auto out = rewrite(req, route, fx.ep, parser.chunked(), parser.content_length());
+  const std::string wire = serialize(out, body);
+  check_upstream_sees(wire, req, body, fx.ep.base_path + route.upstream_target, fx.ep);
+  return 0;
+}
