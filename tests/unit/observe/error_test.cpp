@@ -138,7 +138,8 @@ TEST(EnrichUpstreamError, DeepOrHugeBodiesPassThroughUnchanged) {
   std::string huge = R"({"error":{"message":")" + std::string(70000, 'a') + R"("}})";
   EXPECT_FALSE(enrich_upstream_error(huge, "openai", "ep").has_value());
   // Brackets inside strings are not nesting.
-  const std::string quoted = R"({"error":{"message":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}})";
+  const std::string quoted =
+      R"({"error":{"message":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}})";
   EXPECT_TRUE(enrich_upstream_error(quoted, "openai", "ep").has_value());
 }
 
