@@ -75,9 +75,8 @@ class ConfigTest : public ::testing::Test {
 };
 
 std::filesystem::path repo_config_path() {
-  // tests/unit/config/config_test.cpp -> <repo>/config/olla.yaml
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() /
-         "config" / "olla.yaml";
+  // The repository root comes from CMake: __FILE__ may be relative (ccache base_dir).
+  return std::filesystem::path(OLLA_SOURCE_DIR) / "config" / "olla.yaml";
 }
 
 constexpr const char* kFullConfig = R"(server:
