@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -37,7 +38,17 @@ TEST(Observe, StatusAndMetricsMatchTheRequestsMade) {
                 .status,
             429);
 
-  auto eps = json::parse(request(stack.port(), "GET", "/internal/status/endpoints").body);
+  // A request is accounted for (in_flight, latency) just after its last byte goes out, so the
+  // client may ask before the last one's bookkeeping is done: wait for it (bounded).
+  json eps;
+  for (int i = 0; i < 200; ++i) {
+    eps = json::parse(request(stack.port(), "GET", "/internal/status/endpoints").body);
+    if (eps["endpoints"].size() == 1u && eps["endpoints"][0]["in_flight"] == 0 &&
+        eps["endpoints"][0]["latency_ms"]["count"] == 5) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ASSERT_EQ(eps["endpoints"].size(), 1u);
   const auto& ep = eps["endpoints"][0];
   EXPECT_EQ(ep["name"], "litellm-gateway");
