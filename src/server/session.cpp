@@ -439,6 +439,8 @@ class Exchange {
     ep.breaker.on_attempt(Clock::now());
     timed_out_ = false;  // the final answer reflects the last attempt
     for (int conn_try = 0; conn_try < 2; ++conn_try) {
+      // The previous try's connection is gone: the watcher must not close it (it re-arms below).
+      if (watch_) watch_->upstream = nullptr;
       std::optional<proxy::UpstreamStream> pooled =
           conn_try == 0 ? worker_.upstreams.take(endpoint_index_) : std::nullopt;
       const bool reused = pooled.has_value();
