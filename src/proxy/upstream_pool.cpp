@@ -20,13 +20,6 @@ bool peer_closed(socket_t& socket) {
   return true;  // unsolicited bytes on an idle connection: not safe to reuse
 }
 
-std::string host_header(const config::EndpointConfig& ep) {
-  const bool default_port =
-      (ep.scheme == "https" && ep.port == 443) || (ep.scheme == "http" && ep.port == 80);
-  const std::string host = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
-  return default_port ? host : host + ":" + std::to_string(ep.port);
-}
-
 std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint) {
   if (endpoint >= idle_.size()) return std::nullopt;  // an endpoint added by a reload
   auto& list = idle_[endpoint];

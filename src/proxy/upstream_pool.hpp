@@ -6,6 +6,7 @@
 
 #include "../server/net.hpp"
 #include "olla/config/config.hpp"
+#include "upstream_request.hpp"
 #include "upstream_stream.hpp"
 
 namespace olla::proxy {
@@ -39,8 +40,5 @@ net::task<net::error_code> connect_upstream(UpstreamStream& stream,
 // True when an idle socket should not be reused: the peer closed it, it errs, or it has sent
 // bytes nobody asked for (a TLS close_notify, a stray response). Never blocks.
 bool peer_closed(net::socket_t& socket);
-
-// The Host header for the endpoint: host, with the port unless it is the scheme's default.
-std::string host_header(const config::EndpointConfig& ep);
 
 }  // namespace olla::proxy

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "../proxy/upstream_request.hpp"
 #include "olla/observe/access_log.hpp"
 #include "olla/observe/error.hpp"
 #include "olla/observe/prometheus_text.hpp"
@@ -505,54 +506,8 @@ class Exchange {
 
   // Writes the upstream request: rewritten header, buffered body, then the rest of the body.
   task<error_code> send_request(proxy::UpstreamStream& upstream) {
-    const auto& in = parser_.get();
-    const auto& ep = endpoint_->cfg;
-    http::request<http::buffer_body> out;
-    out.version(11);
-    out.target(ep.base_path + route_.upstream_target);
-    if (in.method() == http::verb::unknown) {
-      out.method_string(in.method_string());
-    } else {
-      out.method(in.method());
-    }
-    const auto tokens = proxy::connection_tokens(in[http::field::connection]);
-    std::string forwarded_for;
-    for (const auto& f : in) {
-      const auto name = f.name_string();
-      // Framing is set below from what the parser decoded, never copied (request smuggling).
-      if (proxy::is_hop_by_hop(name) || f.name() == http::field::host ||
-          f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
-          f.name() == http::field::content_length || proxy::iequals(name, "X-Request-ID") ||
-          proxy::iequals(name, "X-Forwarded-Proto") || proxy::iequals(name, "X-Forwarded-Host")) {
-        continue;
-      }
-      if (proxy::iequals(name, "X-Forwarded-For")) {
-        forwarded_for = proxy::append_forwarded_for(forwarded_for, f.value());
-        continue;
-      }
-      if (std::any_of(tokens.begin(), tokens.end(),
-                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
-        continue;
-      }
-      out.insert(f.name(), name, f.value());
-    }
-    if (parser_.chunked()) {
-      out.chunked(true);
-    } else if (auto cl = parser_.content_length()) {
-      out.content_length(*cl);
-    }
-    out.set(http::field::host, proxy::host_header(ep));
-    // The endpoint's own credentials and headers fill in what the client did not send.
-    if (!ep.auth_header.empty() && out.find(ep.auth_header) == out.end()) {
-      out.set(ep.auth_header, ep.auth_value);
-    }
-    for (const auto& [name, value] : ep.headers) {
-      if (out.find(name) == out.end()) out.set(name, value);
-    }
-    out.set("X-Request-ID", rid_);
-    out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, peer_));
-    out.set("X-Forwarded-Proto", "http");
-    if (auto host = in[http::field::host]; !host.empty()) out.set("X-Forwarded-Host", host);
+    auto out = proxy::upstream_request(parser_.get(), endpoint_->cfg, route_.upstream_target,
+                                       parser_.chunked(), parser_.content_length(), rid_, peer_);
 
     http::request_serializer<http::buffer_body> sr(out);
     auto& body = out.body();

@@ -3,8 +3,8 @@
 // default header limit, then the body in 16 KiB pieces up to max_inspect_bytes), then through what
 // the session does with a request: route, CORS, the rate limiter's client address (X-Forwarded-For
 // lines joined as over_rate_limits() joins them), extract_model, and for proxied routes the
-// upstream request that send_request() writes (its header rewrite is mirrored below: keep it in
-// step with session.cpp). That upstream request is serialised and parsed back: it must be exactly
+// upstream request that send_request() writes (built by the same proxy::upstream_request()).
+// That upstream request is serialised and parsed back: it must be exactly
 // one well-framed request carrying the client's body, without hop-by-hop headers. The body is
 // also handed to enrich_upstream_error, as an upstream error body would be.
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/proxy/upstream_request.hpp"
 #include "fuzz_common.hpp"
 #include "olla/config/config.hpp"
 #include "olla/limits/rate_limiter.hpp"
@@ -84,59 +85,6 @@ std::string serialize(http::request<http::buffer_body>& out, std::string& body) 
     FUZZ_CHECK(!ec);
   }
   return wire;
-}
-
-// The upstream request, as session.cpp's send_request() builds it.
-http::request<http::buffer_body> rewrite(const http::request<http::buffer_body>& in,
-                                         const router::Route& route,
-                                         const config::EndpointConfig& ep, bool chunked,
-                                         boost::optional<std::uint64_t> content_length) {
-  http::request<http::buffer_body> out;
-  out.version(11);
-  out.target(ep.base_path + route.upstream_target);
-  if (in.method() == http::verb::unknown) {
-    out.method_string(in.method_string());
-  } else {
-    out.method(in.method());
-  }
-  const auto tokens = proxy::connection_tokens(in[http::field::connection]);
-  std::string forwarded_for;
-  for (const auto& f : in) {
-    const auto name = f.name_string();
-    if (proxy::is_hop_by_hop(name) || f.name() == http::field::host ||
-        f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
-        f.name() == http::field::content_length || proxy::iequals(name, "X-Request-ID") ||
-        proxy::iequals(name, "X-Forwarded-Proto") || proxy::iequals(name, "X-Forwarded-Host")) {
-      continue;
-    }
-    if (proxy::iequals(name, "X-Forwarded-For")) {
-      forwarded_for = proxy::append_forwarded_for(forwarded_for, f.value());
-      continue;
-    }
-    if (std::any_of(tokens.begin(), tokens.end(),
-                    [&](const std::string& t) { return proxy::iequals(t, name); })) {
-      continue;
-    }
-    out.insert(f.name(), name, f.value());
-  }
-  // Framing from what the parser decoded, never copied (as send_request() does).
-  if (chunked) {
-    out.chunked(true);
-  } else if (content_length) {
-    out.content_length(*content_length);
-  }
-  out.set(http::field::host, "litellm.internal:4000");
-  if (!ep.auth_header.empty() && out.find(ep.auth_header) == out.end()) {
-    out.set(ep.auth_header, ep.auth_value);
-  }
-  for (const auto& [name, value] : ep.headers) {
-    if (out.find(name) == out.end()) out.set(name, value);
-  }
-  out.set("X-Request-ID", "0123456789abcdef0123456789abcdef");
-  out.set("X-Forwarded-For", proxy::append_forwarded_for(forwarded_for, kPeer));
-  out.set("X-Forwarded-Proto", "http");
-  if (auto host = in[http::field::host]; !host.empty()) out.set("X-Forwarded-Host", host);
-  return out;
 }
 
 // Names olla itself writes on the upstream request, whatever the client listed in Connection.
@@ -297,7 +245,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // send_request(): the rewritten header and the buffered body, as the upstream receives them.
-  auto out = rewrite(req, route, fx.ep, parser.chunked(), parser.content_length());
+  auto out =
+      proxy::upstream_request(req, fx.ep, route.upstream_target, parser.chunked(),
+                              parser.content_length(), "0123456789abcdef0123456789abcdef", kPeer);
   const std::string wire = serialize(out, body);
   check_upstream_sees(wire, req, body, fx.ep.base_path + route.upstream_target, fx.ep);
   return 0;
