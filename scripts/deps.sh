@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config ccache curl ca-certificates
           libboost1.81-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev
+          libsimdjson-dev libmimalloc-dev
           libgtest-dev)  # small; the build configures its tests by default
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang libclang-rt-dev)  # the libFuzzer targets (scripts/fuzz.sh): clang, libFuzzer

@@ -3,7 +3,8 @@
 #include <string.h>  // memmem
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+
+#include "../json/ondemand.hpp"
 
 namespace olla::observe {
 namespace {
@@ -13,20 +14,24 @@ constexpr std::string_view kKey = "\"usage\"";
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // A token count: a non-negative integer (an integral float is tolerated); anything else is absent.
-std::optional<std::uint64_t> count_of(const nlohmann::json& obj, const char* key) {
-  const auto it = obj.find(key);
-  if (it == obj.end()) return std::nullopt;
-  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
-  if (it->is_number_integer()) {
-    const auto v = it->get<std::int64_t>();
-    return v >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(v)) : std::nullopt;
+std::optional<std::uint64_t> count_of(simdjson::ondemand::value v) {
+  simdjson::ondemand::number n;
+  if (v.get_number().get(n)) return std::nullopt;
+  switch (n.get_number_type()) {
+    case simdjson::ondemand::number_type::unsigned_integer:
+      return n.get_uint64();
+    case simdjson::ondemand::number_type::signed_integer:
+      if (n.get_int64() >= 0) return static_cast<std::uint64_t>(n.get_int64());
+      return std::nullopt;
+    case simdjson::ondemand::number_type::floating_point_number: {
+      const double d = n.get_double();
+      if (d >= 0 && d < 1e18 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
+        return static_cast<std::uint64_t>(d);
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
   }
-  if (it->is_number_float()) {
-    const double v = it->get<double>();
-    if (v >= 0 && v < 1e18 && v == static_cast<double>(static_cast<std::uint64_t>(v)))
-      return static_cast<std::uint64_t>(v);
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -146,13 +151,30 @@ std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
 }
 
 void UsageScanner::absorb(const std::string& object) {
-  const auto j = nlohmann::json::parse(object, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return;
-  auto prompt = count_of(j, "prompt_tokens");
-  if (!prompt) prompt = count_of(j, "input_tokens");
-  auto completion = count_of(j, "completion_tokens");
-  if (!completion) completion = count_of(j, "output_tokens");
-  const auto total = count_of(j, "total_tokens");
+  // The top-level counts of the object (nested "*_details" objects are skipped); a broken object
+  // counts for nothing, even in the fields before the break.
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (json::iterate(object).get(doc) || doc.get_object().get(obj)) return;
+  std::optional<std::uint64_t> prompt, input, completion, output, total;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return;
+    simdjson::ondemand::value v;
+    if (field.value().get(v)) return;
+    if (key == "prompt_tokens")
+      prompt = count_of(v);
+    else if (key == "input_tokens")
+      input = count_of(v);
+    else if (key == "completion_tokens")
+      completion = count_of(v);
+    else if (key == "output_tokens")
+      output = count_of(v);
+    else if (key == "total_tokens")
+      total = count_of(v);
+  }
+  if (!prompt) prompt = input;
+  if (!completion) completion = output;
   if (!prompt && !completion && !total) return;
   if (prompt) prompt_ = prompt;
   if (completion) completion_ = completion;

@@ -63,10 +63,14 @@ std::string append_forwarded_for(std::string_view existing, std::string_view pee
 
 std::string format_response_time(std::chrono::nanoseconds elapsed) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms / 1000),
-                static_cast<long long>(ms % 1000));
-  return buf;
+  std::string out = std::to_string(ms / 1000);
+  const auto frac = static_cast<int>(ms % 1000);
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += 's';
+  return out;
 }
 
 }  // namespace olla::proxy

@@ -10,6 +10,10 @@ namespace {
 // LiteLLM runs on uvicorn, whose keep-alive timeout defaults to 5 s; older connections are
 // likely closed on the far side, so they are not worth the retry.
 constexpr auto kMaxIdleAge = std::chrono::seconds(4);
+// A connection back in the pool for less than this is taken without looking at its socket first
+// (a recv syscall per request under load); were it closed after all, a replayable request is
+// retried on a fresh connection.
+constexpr auto kTrustedIdleAge = std::chrono::milliseconds(200);
 }  // namespace
 
 bool peer_closed(socket_t& socket) {
@@ -20,14 +24,16 @@ bool peer_closed(socket_t& socket) {
   return true;  // unsolicited bytes on an idle connection: not safe to reuse
 }
 
-std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint) {
+std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint, bool check_always) {
   if (endpoint >= idle_.size()) return std::nullopt;  // an endpoint added by a reload
   auto& list = idle_[endpoint];
   const auto now = std::chrono::steady_clock::now();
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
-    if (now - idle.since > kMaxIdleAge || peer_closed(idle.stream.socket())) {
+    const auto age = now - idle.since;
+    const bool check = check_always || age > kTrustedIdleAge;
+    if (age > kMaxIdleAge || (check && peer_closed(idle.stream.socket()))) {
       idle.stream.close();
       continue;
     }

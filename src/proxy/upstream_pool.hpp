@@ -17,8 +17,10 @@ class UpstreamPool {
   explicit UpstreamPool(std::size_t endpoints, std::size_t max_idle_per_endpoint = 256)
       : idle_(endpoints), max_idle_(max_idle_per_endpoint) {}
 
-  // A pooled connection that still looks open, or nullopt.
-  std::optional<UpstreamStream> take(std::size_t endpoint);
+  // A pooled connection that still looks open, or nullopt. One pooled a moment ago is trusted
+  // without a look at its socket unless `check_always` (a request that could not be replayed on
+  // another connection).
+  std::optional<UpstreamStream> take(std::size_t endpoint, bool check_always);
   void give_back(std::size_t endpoint, UpstreamStream&& stream);
   void clear();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "olla/proxy/head_writer.hpp"
 #include "olla/proxy/header_rules.hpp"
 
 namespace olla::proxy {
@@ -16,55 +17,60 @@ std::string host_header(const config::EndpointConfig& ep) {
   return default_port ? host : host + ":" + std::to_string(ep.port);
 }
 
-request_t upstream_request(const request_t& in, const config::EndpointConfig& ep,
-                           std::string_view target, bool chunked,
-                           boost::optional<std::uint64_t> content_length,
-                           std::string_view request_id, std::string_view peer) {
-  request_t out;
-  out.version(11);
-  out.target(ep.base_path + std::string(target));
-  if (in.method() == http::verb::unknown) {
-    out.method_string(in.method_string());
-  } else {
-    out.method(in.method());
-  }
+BodyFraming request_framing(bool body_complete, std::size_t buffered, bool chunked,
+                            boost::optional<std::uint64_t> content_length) {
+  if (!chunked && !content_length) return {};
+  if (body_complete) return {BodyFraming::Kind::length, buffered};
+  if (chunked) return {BodyFraming::Kind::chunked, 0};
+  return {BodyFraming::Kind::length, *content_length};
+}
+
+void write_upstream_request(std::string& out, const request_t& in, const config::EndpointConfig& ep,
+                            std::string_view target, BodyFraming framing,
+                            std::string_view request_id, std::string_view peer) {
+  HeadWriter w(out);
+  w.request_line(in.method_string(), ep.base_path, target);
+  w.field("Host", host_header(ep));
   const auto tokens = connection_tokens(in[http::field::connection]);
+  // Client fields that do not go upstream as they are.
+  const auto dropped = [&](const auto& f) {
+    const auto name = f.name_string();
+    return is_hop_by_hop(name) || f.name() == http::field::host ||
+           f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
+           f.name() == http::field::content_length || iequals(name, "X-Request-ID") ||
+           iequals(name, "X-Forwarded-For") || iequals(name, "X-Forwarded-Proto") ||
+           iequals(name, "X-Forwarded-Host") ||
+           std::any_of(tokens.begin(), tokens.end(),
+                       [&](const std::string& t) { return iequals(t, name); });
+  };
   std::string forwarded_for;
   for (const auto& f : in) {
-    const auto name = f.name_string();
-    if (is_hop_by_hop(name) || f.name() == http::field::host || f.name() == http::field::expect ||
-        f.name() == http::field::transfer_encoding || f.name() == http::field::content_length ||
-        iequals(name, "X-Request-ID") || iequals(name, "X-Forwarded-Proto") ||
-        iequals(name, "X-Forwarded-Host")) {
-      continue;
-    }
-    if (iequals(name, "X-Forwarded-For")) {
+    if (iequals(f.name_string(), "X-Forwarded-For")) {
       forwarded_for = append_forwarded_for(forwarded_for, f.value());
-      continue;
     }
-    if (std::any_of(tokens.begin(), tokens.end(),
-                    [&](const std::string& t) { return iequals(t, name); })) {
-      continue;
-    }
-    out.insert(f.name(), name, f.value());
+    if (!dropped(f)) w.field(f.name_string(), f.value());
   }
-  if (chunked) {
-    out.chunked(true);
-  } else if (content_length) {
-    out.content_length(*content_length);
+  const auto client_sent = [&](std::string_view name) {
+    return std::any_of(in.begin(), in.end(), [&](const auto& f) {
+      return iequals(f.name_string(), name) && !dropped(f);
+    });
+  };
+  if (framing.kind == BodyFraming::Kind::chunked) {
+    w.field("Transfer-Encoding", "chunked");
+  } else if (framing.kind == BodyFraming::Kind::length) {
+    w.field("Content-Length", framing.length);
   }
-  out.set(http::field::host, host_header(ep));
-  if (!ep.auth_header.empty() && out.find(ep.auth_header) == out.end()) {
-    out.set(ep.auth_header, ep.auth_value);
+  if (!ep.auth_header.empty() && !client_sent(ep.auth_header)) {
+    w.field(ep.auth_header, ep.auth_value);
   }
   for (const auto& [name, value] : ep.headers) {
-    if (out.find(name) == out.end()) out.set(name, value);
+    if (!client_sent(name) && !iequals(name, ep.auth_header)) w.field(name, value);
   }
-  out.set("X-Request-ID", request_id);
-  out.set("X-Forwarded-For", append_forwarded_for(forwarded_for, peer));
-  out.set("X-Forwarded-Proto", "http");
-  if (auto host = in[http::field::host]; !host.empty()) out.set("X-Forwarded-Host", host);
-  return out;
+  w.field("X-Request-ID", request_id);
+  w.field("X-Forwarded-For", append_forwarded_for(forwarded_for, peer));
+  w.field("X-Forwarded-Proto", "http");
+  if (auto host = in[http::field::host]; !host.empty()) w.field("X-Forwarded-Host", host);
+  w.finish();
 }
 
 }  // namespace olla::proxy

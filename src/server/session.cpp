@@ -18,6 +18,7 @@
 #include "olla/observe/status.hpp"
 #include "olla/observe/usage_scanner.hpp"
 #include "olla/pool/provider.hpp"
+#include "olla/proxy/head_writer.hpp"
 #include "olla/proxy/header_rules.hpp"
 #include "olla/proxy/request_inspect.hpp"
 #include "olla/router/route.hpp"
@@ -74,12 +75,42 @@ class RelayBuffer {
   std::unique_ptr<char[]> data_;
 };
 
-// Hands the next piece to a buffer_body serializer. An empty piece must be nullptr: Boost 1.81's
-// serializer ends a chunked body early on a non-null empty one.
-void set_piece(http::buffer_body::value_type& body, char* data, std::size_t n, bool more) {
-  body.data = n ? data : nullptr;
-  body.size = n;
-  body.more = more;
+// What a client connection keeps between its requests, so that a proxied request allocates none
+// of it: the relay buffer, the head being written (the upstream request's, then the response's)
+// and the upstream's response bytes (cleared for each attempt).
+struct ConnBuffers {
+  RelayBuffer piece;
+  std::string head;
+  beast::flat_buffer upstream_in;
+};
+
+// Up to six buffers written with one writev: a head, a chunk's size line, its data, its CRLF and
+// the last chunk. Empty ones are left out.
+class Gather {
+ public:
+  void add(std::string_view s) {
+    if (!s.empty()) b_[n_++] = asio::const_buffer(s.data(), s.size());
+  }
+  bool empty() const { return n_ == 0; }
+  const asio::const_buffer* begin() const { return b_.data(); }
+  const asio::const_buffer* end() const { return b_.data() + n_; }
+
+ private:
+  std::array<asio::const_buffer, 6> b_{};
+  std::size_t n_ = 0;
+};
+
+// Adds a piece of a body to `g`, framed as a chunk when `chunked` (an empty piece adds nothing:
+// a zero-size chunk would end the body), then the last chunk when `last`.
+void add_piece(Gather& g, char (&line)[24], std::string_view data, bool chunked, bool last) {
+  if (chunked && !data.empty()) {
+    g.add(proxy::chunk_size_line(line, data.size()));
+    g.add(data);
+    g.add(proxy::kCrlf);
+  } else {
+    g.add(data);
+  }
+  if (chunked && last) g.add(proxy::kLastChunk);
 }
 
 // Watches the client socket while a response is produced, so a hang-up closes the upstream at
@@ -115,11 +146,11 @@ void stop_watch(socket_t& client, HangupWatch& w) {
 class Exchange {
  public:
   Exchange(stream_t& client, beast::flat_buffer& client_buf, request_parser_t& parser,
-           RelayBuffer& piece, Worker& worker, Shared& shared, const std::string& peer)
+           ConnBuffers& bufs, Worker& worker, Shared& shared, const std::string& peer)
       : client_(client),
         cbuf_(client_buf),
         parser_(parser),
-        piece_(piece),
+        bufs_(bufs),
         worker_(worker),
         sh_(shared),
         cfg_(shared.cfg),
@@ -295,7 +326,7 @@ class Exchange {
 
   task<bool> drain_request() {
     while (!parser_.is_done()) {
-      auto [ec, n] = co_await read_client_piece(piece_.data(), piece_.size());
+      auto [ec, n] = co_await read_client_piece(bufs_.piece.data(), bufs_.piece.size());
       if (ec || bytes_in_ > cfg_.proxy.max_inspect_bytes) co_return false;
     }
     co_return true;
@@ -363,11 +394,10 @@ class Exchange {
     const auto limit = cfg_.proxy.max_inspect_bytes;
     if (auto cl = parser_.content_length(); cl && *cl <= limit) body_.reserve(*cl);
     while (!parser_.is_done() && body_.size() < limit) {
-      const auto old = body_.size();
-      const auto want = std::min<std::size_t>(kPiece, limit - old);
-      body_.resize(old + want);
-      auto [ec, n] = co_await read_client_piece(body_.data() + old, want);
-      body_.resize(old + n);
+      // Read into the relay buffer and appended: a string resized to read into is zero-filled.
+      const auto want = std::min<std::size_t>(bufs_.piece.size(), limit - body_.size());
+      auto [ec, n] = co_await read_client_piece(bufs_.piece.data(), want);
+      body_.append(bufs_.piece.data(), n);
       if (ec == http::error::body_limit) {
         client_keep_alive_ = false;
         co_return co_await answer_error(http::status::payload_too_large, "request_too_large",
@@ -428,6 +458,8 @@ class Exchange {
       co_return co_await answer_error(http::status::gateway_timeout, "upstream_timeout",
                                       last_error_);
     }
+    // (Not a conditional inside the co_await: GCC 12 destroys such a temporary twice.)
+    if (last_error_.empty()) last_error_ = "no endpoint could serve the request";
     co_return co_await answer_error(http::status::bad_gateway, "upstream_error", last_error_);
   }
 
@@ -443,7 +475,7 @@ class Exchange {
       // The previous try's connection is gone: the watcher must not close it (it re-arms below).
       if (watch_) watch_->upstream = nullptr;
       std::optional<proxy::UpstreamStream> pooled =
-          conn_try == 0 ? worker_.upstreams.take(endpoint_index_) : std::nullopt;
+          conn_try == 0 ? worker_.upstreams.take(endpoint_index_, !can_replay()) : std::nullopt;
       const bool reused = pooled.has_value();
       proxy::UpstreamStream upstream =
           reused ? std::move(*pooled) : proxy::UpstreamStream(client_.get_executor());
@@ -476,7 +508,8 @@ class Exchange {
         transport_failure();
         co_return Outcome::retry;
       }
-      beast::flat_buffer ubuf;
+      auto& ubuf = bufs_.upstream_in;
+      ubuf.clear();
       response_parser_t rp;
       rp.body_limit(boost::none);
       rp.header_limit(64 * 1024);
@@ -499,42 +532,38 @@ class Exchange {
         co_return Outcome::retry;
       }
       headers_at_ = Clock::now();
-      co_return co_await respond(upstream, ubuf, rp);
+      co_return co_await respond(upstream, rp);
     }
     co_return Outcome::retry;
   }
 
-  // Writes the upstream request: rewritten header, buffered body, then the rest of the body.
+  // Writes the upstream request: its head and the buffered body in one write, then the rest of a
+  // body larger than max_inspect_bytes, piece by piece (that part cannot be replayed).
   task<error_code> send_request(proxy::UpstreamStream& upstream) {
-    auto out = proxy::upstream_request(parser_.get(), endpoint_->cfg, route_.upstream_target,
-                                       parser_.chunked(), parser_.content_length(), rid_, peer_);
-
-    http::request_serializer<http::buffer_body> sr(out);
-    auto& body = out.body();
-    set_piece(body, body_.data(), body_.size(), !parser_.is_done());
+    const auto framing = proxy::request_framing(body_complete_, body_.size(), parser_.chunked(),
+                                                parser_.content_length());
+    proxy::write_upstream_request(bufs_.head, parser_.get(), endpoint_->cfg, route_.upstream_target,
+                                  framing, rid_, peer_);
+    const bool chunked = framing.kind == proxy::BodyFraming::Kind::chunked;
+    char line[24];
+    Gather g;
+    g.add(bufs_.head);
+    add_piece(g, line, body_, chunked, parser_.is_done());
     upstream.expires_after(cfg_.proxy.connection_timeout);
-    auto [ec, n] = co_await http::async_write(upstream, sr, use_tuple);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) co_return ec;
-    // The rest of a body larger than max_inspect_bytes, piece by piece; it cannot be replayed.
-    while (!sr.is_done()) {
-      if (!parser_.is_done()) {
-        auto [rec, rn] = co_await read_client_piece(piece_.data(), piece_.size());
-        if (rec) {
-          client_keep_alive_ = false;
-          client_error_ = rec;
-          co_return rec;
-        }
-        if (rn == 0 && !parser_.is_done()) continue;
-        set_piece(body, piece_.data(), rn, !parser_.is_done());
-      } else {
-        set_piece(body, nullptr, 0, false);
+    if (auto [ec, n] = co_await asio::async_write(upstream, g, use_tuple); ec) co_return ec;
+    while (!parser_.is_done()) {
+      auto [rec, rn] = co_await read_client_piece(bufs_.piece.data(), bufs_.piece.size());
+      if (rec) {
+        client_keep_alive_ = false;
+        client_error_ = rec;
+        co_return rec;
       }
-      body_complete_ = false;  // bytes were streamed: no replay
+      Gather more;
+      add_piece(more, line, {bufs_.piece.data(), rn}, chunked, parser_.is_done());
+      if (more.empty()) continue;
       upstream.expires_after(cfg_.proxy.read_timeout);
-      auto [wec, wn] = co_await http::async_write(upstream, sr, use_tuple);
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) co_return wec;
+      if (auto [wec, wn] = co_await asio::async_write(upstream, more, use_tuple); wec)
+        co_return wec;
     }
     if (!watch_) {
       watch_ = std::make_shared<HangupWatch>();
@@ -545,8 +574,7 @@ class Exchange {
   }
 
   // Everything after the upstream's response headers.
-  task<Outcome> respond(proxy::UpstreamStream& upstream, beast::flat_buffer& ubuf,
-                        response_parser_t& rp) {
+  task<Outcome> respond(proxy::UpstreamStream& upstream, response_parser_t& rp) {
     const auto& uh = rp.get();
     upstream_status_ = uh.result_int();
     const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
@@ -562,8 +590,8 @@ class Exchange {
       while (!rp.is_done() && error_body.size() <= kMaxErrorBody) {
         const auto old = error_body.size();
         error_body.resize(old + kPiece);
-        auto [ec, n] = co_await read_piece(upstream, ubuf, rp, error_body.data() + old, kPiece,
-                                           cfg_.proxy.read_timeout);
+        auto [ec, n] = co_await read_piece(upstream, bufs_.upstream_in, rp, error_body.data() + old,
+                                           kPiece, cfg_.proxy.read_timeout);
         error_body.resize(old + n);
         if (ec) {
           if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
@@ -597,44 +625,29 @@ class Exchange {
     const bool head = parser_.get().method() == http::verb::head;
     const int s = upstream_status_;
     const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
-    http::response<http::buffer_body> res;
-    res.result(uh.result_int());
-    res.version(11);
-    const auto tokens = proxy::connection_tokens(uh[http::field::connection]);
-    for (const auto& f : uh) {
-      const auto name = f.name_string();
-      if (proxy::is_hop_by_hop(name)) continue;
-      if (std::any_of(tokens.begin(), tokens.end(),
-                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
-        continue;
-      }
-      // Framing is set below from what the parser decoded, never copied.
-      if (f.name() == http::field::transfer_encoding) continue;
-      if (f.name() == http::field::content_length && (have_error_body || !bodiless)) continue;
-      res.insert(f.name(), name, f.value());
-    }
-    stamp(res);
-    if (have_error_body) {
-      res.content_length(error_body.size());
-    } else if (!bodiless) {
-      // Chunked stays chunked, a length stays a length; a close-delimited upstream body is
-      // re-framed as chunked for keep-alive clients.
-      if (cl && !rp.chunked()) {
-        res.content_length(*cl);
-      } else {
-        res.chunked(true);
-      }
-    }
-    res.keep_alive(client_keep_alive_);
-    const bool sse = content_type.substr(0, kSse.size()) == kSse;
-
-    http::response_serializer<http::buffer_body> sr(res);
-    auto& body = res.body();
     status_ = s;
+    // Chunked stays chunked, a length stays a length; a close-delimited upstream body is re-framed
+    // as chunked for keep-alive clients. HTTP/1.0 clients cannot read chunks: theirs ends with
+    // the connection.
+    chunked_out_ = false;
+    std::optional<std::uint64_t> length;
+    if (have_error_body) {
+      length = error_body.size();
+    } else if (!bodiless) {
+      if (cl && !rp.chunked()) {
+        length = *cl;
+      } else if (parser_.get().version() >= 11) {
+        chunked_out_ = true;
+      } else {
+        client_keep_alive_ = false;
+      }
+    }
+    write_response_head(uh, length, bodiless && !have_error_body);
+    const bool sse = content_type.substr(0, kSse.size()) == kSse;
+    body_sent_ = false;
 
     if (have_error_body) {
-      set_piece(body, error_body.data(), error_body.size(), false);
-      if (co_await write_client(sr)) co_return Outcome::client_gone;
+      if (co_await send_client(error_body, true)) co_return Outcome::client_gone;
       finish_upstream(upstream, rp);
       keep_after_response_ = client_keep_alive_;
       co_return Outcome::done;
@@ -643,35 +656,28 @@ class Exchange {
     // An error body too large to hold: the part already read goes out first.
     std::string_view held = error_body;
 
-    // Streams flush their header at once; a plain body goes out with the header in one write.
-    bool header_sent = false;
+    // Streams flush their head at once; a plain body goes out with the head in one write.
     if (sse || rp.is_done()) {
-      set_piece(body, nullptr, 0, !rp.is_done());
-      if (co_await write_client(sr)) co_return client_lost(upstream);
-      header_sent = true;
-      first_byte_at_ = Clock::now();
+      if (co_await send_client({}, rp.is_done())) co_return client_lost(upstream);
     }
-    while (!sr.is_done()) {
+    while (!body_sent_) {
+      std::string_view piece;
       if (!held.empty()) {
-        set_piece(body, const_cast<char*>(held.data()), held.size(), true);
+        piece = held;
         held = {};
       } else if (!rp.is_done()) {
         const auto waiting_since = Clock::now();
-        auto [ec, n] = co_await read_piece(upstream, ubuf, rp, piece_.data(), piece_.size(),
-                                           cfg_.proxy.read_timeout);
+        auto [ec, n] = co_await read_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.data(),
+                                           bufs_.piece.size(), cfg_.proxy.read_timeout);
         upstream_wait_ += Clock::now() - waiting_since;
         if (watch_ && watch_->hung_up) co_return client_lost(upstream);
-        if (ec) co_return co_await upstream_lost(ec, sse, res, sr);
-        if (n == 0 && !rp.is_done()) continue;  // never hand 1.81's serializer an empty piece
-        usage_.feed({piece_.data(), n});
-        set_piece(body, piece_.data(), n, !rp.is_done());
-      } else {
-        set_piece(body, nullptr, 0, false);
+        if (ec) co_return co_await upstream_lost(ec, sse);
+        if (n == 0 && !rp.is_done()) continue;
+        piece = {bufs_.piece.data(), n};
+        usage_.feed(piece);
       }
-      if (co_await write_client(sr)) co_return client_lost(upstream);
-      if (!header_sent) {
-        header_sent = true;
-        first_byte_at_ = Clock::now();
+      if (co_await send_client(piece, rp.is_done() && held.empty())) {
+        co_return client_lost(upstream);
       }
     }
     finish_upstream(upstream, rp);
@@ -679,10 +685,44 @@ class Exchange {
     co_return Outcome::done;
   }
 
+  // The response head for the client, into bufs_.head: the upstream's fields without hop-by-hop
+  // ones, its framing replaced by olla's (`length`, else chunked_out_, else none), X-Olla-*.
+  void write_response_head(const http::response_header<>& uh, std::optional<std::uint64_t> length,
+                           bool keep_upstream_length) {
+    proxy::HeadWriter w(bufs_.head);
+    w.status_line(uh.result_int(),
+                  uh.reason().empty() ? http::obsolete_reason(uh.result()) : uh.reason());
+    const auto tokens = proxy::connection_tokens(uh[http::field::connection]);
+    for (const auto& f : uh) {
+      const auto name = f.name_string();
+      if (proxy::is_hop_by_hop(name) || f.name() == http::field::transfer_encoding) continue;
+      // Framing comes from what the parser decoded, never copied (a HEAD or 304 answer keeps the
+      // length of the body it stands for).
+      if (f.name() == http::field::content_length && !keep_upstream_length) continue;
+      if (stamped(name)) continue;
+      if (std::any_of(tokens.begin(), tokens.end(),
+                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
+        continue;
+      }
+      w.field(name, f.value());
+    }
+    stamp(w);
+    if (length) {
+      w.field("Content-Length", *length);
+    } else if (chunked_out_) {
+      w.field("Transfer-Encoding", "chunked");
+    }
+    if (!client_keep_alive_) {
+      w.field("Connection", "close");
+    } else if (parser_.get().version() < 11) {
+      w.field("Connection", "keep-alive");
+    }
+    w.finish();
+  }
+
   // The upstream failed after the client got the headers: SSE clients get an error frame and a
   // terminated body (so SDKs raise instead of seeing a clean end); other bodies are cut.
-  task<Outcome> upstream_lost(error_code ec, bool sse, http::response<http::buffer_body>& res,
-                              http::response_serializer<http::buffer_body>& sr) {
+  task<Outcome> upstream_lost(error_code ec, bool sse) {
     transport_failure();
     if (!response_started_) {
       // Nothing reached the client yet: another endpoint may still answer.
@@ -693,22 +733,30 @@ class Exchange {
     spdlog::warn("endpoint {} failed mid-response (request {}): {}", endpoint_->cfg.name, rid_,
                  ec.message());
     keep_after_response_ = false;
-    if (sse && res.chunked()) {
+    if (sse && chunked_out_) {
       std::string frame = observe::stream_error_frame("upstream endpoint " + endpoint_->cfg.name +
                                                       " failed mid-stream: " + ec.message());
-      set_piece(res.body(), frame.data(), frame.size(), false);
-      keep_after_response_ = !co_await write_client(sr) && client_keep_alive_;
+      keep_after_response_ = !co_await send_client(frame, true) && client_keep_alive_;
     }
     co_return Outcome::done;
   }
 
-  // Writes what the serializer holds to the client; from here on the request cannot be replayed.
-  task<error_code> write_client(http::response_serializer<http::buffer_body>& sr) {
-    response_started_ = true;
+  // Writes the response head if it has not gone yet, then `data` framed for the client, then the
+  // end of the body when `last`, in one write. From here on the request cannot be replayed.
+  task<error_code> send_client(std::string_view data, bool last) {
+    char line[24];
+    Gather g;
+    if (!response_started_) {
+      g.add(bufs_.head);
+      response_started_ = true;
+      first_byte_at_ = Clock::now();
+    }
+    add_piece(g, line, data, chunked_out_, last);
+    body_sent_ = last;
+    if (g.empty()) co_return error_code{};
     client_.expires_after(cfg_.proxy.read_timeout);
-    auto [ec, n] = co_await http::async_write(client_, sr, use_tuple);
+    auto [ec, n] = co_await asio::async_write(client_, g, use_tuple);
     bytes_out_ += n;
-    if (ec == http::error::need_buffer) ec = {};
     co_return ec;
   }
 
@@ -750,14 +798,23 @@ class Exchange {
     return p.empty() ? pool::resolve_provider(model_, "", "") : p;
   }
 
-  template <typename Fields>
-  void stamp(Fields& res) const {
-    res.set("X-Olla-Endpoint", endpoint_->cfg.name);
-    res.set("X-Olla-Backend-Type", endpoint_->cfg.type);
-    if (!model_.empty() && proxy::is_header_safe(model_)) res.set("X-Olla-Model", model_);
-    res.set("X-Olla-Request-ID", rid_);
-    res.set("X-Olla-Response-Time", proxy::format_response_time(headers_at_ - start_));
-    for (const auto& [name, value] : extra_headers_) res.set(name, value);
+  void stamp(proxy::HeadWriter& w) const {
+    w.field("X-Olla-Endpoint", endpoint_->cfg.name);
+    w.field("X-Olla-Backend-Type", endpoint_->cfg.type);
+    if (!model_.empty() && proxy::is_header_safe(model_)) w.field("X-Olla-Model", model_);
+    w.field("X-Olla-Request-ID", rid_);
+    w.field("X-Olla-Response-Time", proxy::format_response_time(headers_at_ - start_));
+    for (const auto& [name, value] : extra_headers_) w.field(name, value);
+  }
+
+  // Upstream fields olla writes itself (X-Olla-*, CORS, rate-limit figures): theirs are dropped.
+  bool stamped(std::string_view name) const {
+    constexpr std::string_view kOwn = "X-Olla-";
+    if (name.size() >= kOwn.size() && proxy::iequals(name.substr(0, kOwn.size()), kOwn)) {
+      return true;
+    }
+    return std::any_of(extra_headers_.begin(), extra_headers_.end(),
+                       [&](const auto& h) { return proxy::iequals(h.first, name); });
   }
 
   void log() const {
@@ -798,7 +855,7 @@ class Exchange {
   stream_t& client_;
   beast::flat_buffer& cbuf_;
   request_parser_t& parser_;
-  RelayBuffer& piece_;
+  ConnBuffers& bufs_;
   Worker& worker_;
   Shared& sh_;
   const config::Config& cfg_;
@@ -812,7 +869,9 @@ class Exchange {
   std::string model_;
   std::string body_;  // buffered request body prefix
   bool body_complete_ = false;
-  bool response_started_ = false;
+  bool response_started_ = false;  // the response head went to the client
+  bool body_sent_ = false;         // ... and the end of its body
+  bool chunked_out_ = false;       // the client's body is chunked
   bool client_keep_alive_ = true;
   bool keep_after_response_ = false;
   bool timed_out_ = false;
@@ -821,7 +880,7 @@ class Exchange {
   pool::Endpoint* endpoint_ = nullptr;
   std::size_t endpoint_index_ = 0;
   std::shared_ptr<HangupWatch> watch_;
-  std::string last_error_ = "no endpoint could serve the request";
+  std::string last_error_;  // why the last attempt failed
   int status_ = 0;
   int upstream_status_ = 0;
   proxy::HeaderList extra_headers_;  // CORS, rate-limit figures, WWW-Authenticate
@@ -904,7 +963,7 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
   const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
   stream_t client(std::move(socket));
   beast::flat_buffer buf;
-  RelayBuffer piece;
+  ConnBuffers bufs;
   bool first = true;
   for (;;) {
     request_parser_t parser;
@@ -934,7 +993,7 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
         co_await reject(client, cfg, rec);
       break;
     }
-    Exchange exchange(client, buf, parser, piece, worker, shared, peer);
+    Exchange exchange(client, buf, parser, bufs, worker, shared, peer);
     if (!co_await exchange.run()) break;
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -34,7 +34,9 @@ struct Shared {
 // One thread's world: its io_context and its own upstream connections.
 struct Worker {
   explicit Worker(std::size_t endpoints) : upstreams(endpoints) {}
-  net::asio::io_context ioc{1};
+  // One thread runs it and only that thread touches its sockets (other threads post to it), so
+  // Asio may skip its per-socket locks; posting and timers stay locked.
+  net::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   proxy::UpstreamPool upstreams;
   // Connections waiting for their next request, closed at once on shutdown; and whether the
   // worker is shutting down (responses then close their connection). Worker thread only.

@@ -3,10 +3,10 @@
 // default header limit, then the body in 16 KiB pieces up to max_inspect_bytes), then through what
 // the session does with a request: route, CORS, the rate limiter's client address (X-Forwarded-For
 // lines joined as over_rate_limits() joins them), extract_model, and for proxied routes the
-// upstream request that send_request() writes (built by the same proxy::upstream_request()).
-// That upstream request is serialised and parsed back: it must be exactly
-// one well-framed request carrying the client's body, without hop-by-hop headers. The body is
-// also handed to enrich_upstream_error, as an upstream error body would be.
+// upstream request that send_request() writes (its head by the same
+// proxy::write_upstream_request(), then the body). That upstream request is parsed back: it must be
+// exactly one well-framed request carrying the client's body, without hop-by-hop headers. The body
+// is also handed to enrich_upstream_error, as an upstream error body would be.
 #include <algorithm>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -59,32 +59,6 @@ struct Fixtures {
 Fixtures& fixtures() {
   static Fixtures f;
   return f;
-}
-
-// Everything an async_write of `sr` would put on the wire, pieces taken from `pieces` in turn.
-std::string serialize(http::request<http::buffer_body>& out, std::string& body) {
-  http::request_serializer<http::buffer_body> sr(out);
-  auto& b = out.body();
-  b.data = body.empty() ? nullptr : body.data();  // session.cpp's set_piece: never a non-null
-  b.size = body.size();                           // empty piece (Boost 1.81)
-  b.more = false;
-  std::string wire;
-  error_code ec;
-  while (!sr.is_done()) {
-    sr.next(ec, [&](error_code&, const auto& buffers) {
-      for (auto buf : beast::buffers_range_ref(buffers))
-        wire.append(static_cast<const char*>(buf.data()), buf.size());
-      sr.consume(beast::buffer_bytes(buffers));
-    });
-    if (ec == http::error::need_buffer) {
-      ec = {};
-      b.data = nullptr;
-      b.size = 0;
-      b.more = false;
-    }
-    FUZZ_CHECK(!ec);
-  }
-  return wire;
 }
 
 // Names olla itself writes on the upstream request, whatever the client listed in Connection.
@@ -244,11 +218,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(j["error"]["endpoint"] == fx.ep.name);
   }
 
-  // send_request(): the rewritten header and the buffered body, as the upstream receives them.
-  auto out =
-      proxy::upstream_request(req, fx.ep, route.upstream_target, parser.chunked(),
-                              parser.content_length(), "0123456789abcdef0123456789abcdef", kPeer);
-  const std::string wire = serialize(out, body);
+  // send_request(): the rewritten head and the buffered body, as the upstream receives them.
+  const auto framing =
+      proxy::request_framing(true, body.size(), parser.chunked(), parser.content_length());
+  std::string wire;
+  proxy::write_upstream_request(wire, req, fx.ep, route.upstream_target, framing,
+                                "0123456789abcdef0123456789abcdef", kPeer);
+  wire += body;
   check_upstream_sees(wire, req, body, fx.ep.base_path + route.upstream_target, fx.ep);
   return 0;
 }

@@ -218,6 +218,28 @@ TEST_F(Endpoints, ChunkedRequestBodyForwarded) {
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
   EXPECT_NE(out.find("X-Olla-Model: gpt-4"), std::string::npos) << out;
   EXPECT_EQ(stack.mock().last_request()["body"], body);
+  // Read whole (it is under max_inspect_bytes), it goes upstream with its length, not chunked.
+  auto h = stack.mock().last_request()["headers"];
+  EXPECT_EQ(h["content-length"], std::to_string(body.size())) << h.dump();
+  EXPECT_FALSE(h.contains("transfer-encoding")) << h.dump();
+}
+
+TEST_F(Endpoints, Http10ClientGetsAStreamWithoutChunksAndTheConnectionCloses) {
+  // HTTP/1.0 has no chunked coding: a stream of unknown length ends with the connection.
+  const std::string body = chat_body("gpt-4", true);
+  const std::string raw = "POST /olla/litellm/v1/chat/completions HTTP/1.0\r\nHost: x\r\n"
+                          "Content-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto out = raw_exchange(stack.port(), raw);
+  const auto head_end = out.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << out;
+  const std::string head = out.substr(0, head_end);
+  EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_EQ(head.find("Transfer-Encoding"), std::string::npos) << head;
+  EXPECT_NE(head.find("Connection: close"), std::string::npos) << head;
+  const std::string rest = out.substr(head_end + 4);
+  EXPECT_EQ(rest.rfind("data: {", 0), 0u) << rest.substr(0, 80);  // no chunk-size line
+  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos) << rest;
 }
 
 TEST_F(Endpoints, KeepAliveServesManyRequestsOnOneConnection) {
