@@ -24,6 +24,7 @@ targets=("$@")
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-15}
 JOBS=${JOBS:-2}
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1  # hits across checkouts
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not found; scripts/deps.sh --test installs clang and libFuzzer" >&2

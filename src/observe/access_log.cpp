@@ -40,7 +40,10 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 
 void setup_logging(std::string_view level, std::string_view format) {
   g_json = format == "json";
-  if (!spdlog::thread_pool()) spdlog::init_thread_pool(8192, 1);
+  // The queue's slots are allocated and written up front (about 380 bytes each): 1,024 cost
+  // 0.4 MB of idle RSS where spdlog's usual 8,192 cost 3 MB. The logging thread drains it far
+  // faster than a core proxies requests; when it is full, the oldest lines give way (_nb).
+  if (!spdlog::thread_pool()) spdlog::init_thread_pool(1024, 1);
   auto logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("olla");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(std::string(level)));

@@ -1,5 +1,6 @@
 #include "olla/proxy/header_rules.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -8,11 +9,10 @@ namespace olla::proxy {
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // ASCII only, as header names are (and without std::tolower's locale lookup per byte).
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
 }
@@ -51,6 +51,11 @@ std::vector<std::string> connection_tokens(std::string_view value) {
     }
   }
   return out;
+}
+
+bool is_listed(const std::vector<std::string>& tokens, std::string_view name) {
+  return std::any_of(tokens.begin(), tokens.end(),
+                     [&](const std::string& t) { return iequals(t, name); });
 }
 
 std::string append_forwarded_for(std::string_view existing, std::string_view peer) {

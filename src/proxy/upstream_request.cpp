@@ -39,9 +39,7 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
            f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
            f.name() == http::field::content_length || iequals(name, "X-Request-ID") ||
            iequals(name, "X-Forwarded-For") || iequals(name, "X-Forwarded-Proto") ||
-           iequals(name, "X-Forwarded-Host") ||
-           std::any_of(tokens.begin(), tokens.end(),
-                       [&](const std::string& t) { return iequals(t, name); });
+           iequals(name, "X-Forwarded-Host") || is_listed(tokens, name);
   };
   std::string forwarded_for;
   for (const auto& f : in) {

@@ -32,13 +32,18 @@ std::optional<std::string> percent_decode(std::string_view in) {
 }
 
 bool is_traversal(std::string_view path) {
-  const auto decoded = percent_decode(path);
-  if (!decoded) return true;
+  // Decoded only when there is something to decode (or a NUL to refuse): most paths are plain.
+  std::optional<std::string> decoded;
+  std::string_view p = path;
+  if (path.find_first_of(std::string_view("%\0", 2)) != std::string_view::npos) {
+    decoded = percent_decode(path);
+    if (!decoded) return true;
+    p = *decoded;
+  }
   std::size_t start = 0;
-  const std::string& p = *decoded;
   for (std::size_t i = 0; i <= p.size(); ++i) {
     if (i == p.size() || p[i] == '/' || p[i] == '\\') {
-      if (p.compare(start, i - start, "..") == 0 && i - start == 2) return true;
+      if (i - start == 2 && p.substr(start, 2) == "..") return true;
       start = i + 1;
     }
   }

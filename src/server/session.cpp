@@ -699,11 +699,7 @@ class Exchange {
       // Framing comes from what the parser decoded, never copied (a HEAD or 304 answer keeps the
       // length of the body it stands for).
       if (f.name() == http::field::content_length && !keep_upstream_length) continue;
-      if (stamped(name)) continue;
-      if (std::any_of(tokens.begin(), tokens.end(),
-                      [&](const std::string& t) { return proxy::iequals(t, name); })) {
-        continue;
-      }
+      if (stamped(name) || proxy::is_listed(tokens, name)) continue;
       w.field(name, f.value());
     }
     stamp(w);

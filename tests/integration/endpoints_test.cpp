@@ -227,9 +227,10 @@ TEST_F(Endpoints, ChunkedRequestBodyForwarded) {
 TEST_F(Endpoints, Http10ClientGetsAStreamWithoutChunksAndTheConnectionCloses) {
   // HTTP/1.0 has no chunked coding: a stream of unknown length ends with the connection.
   const std::string body = chat_body("gpt-4", true);
-  const std::string raw = "POST /olla/litellm/v1/chat/completions HTTP/1.0\r\nHost: x\r\n"
-                          "Content-Type: application/json\r\nContent-Length: " +
-                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string raw =
+      "POST /olla/litellm/v1/chat/completions HTTP/1.0\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   auto out = raw_exchange(stack.port(), raw);
   const auto head_end = out.find("\r\n\r\n");
   ASSERT_NE(head_end, std::string::npos) << out;

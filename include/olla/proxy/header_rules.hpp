@@ -14,6 +14,10 @@ bool is_hop_by_hop(std::string_view name);
 // included; they name no header and removing them is harmless).
 std::vector<std::string> connection_tokens(std::string_view connection_value);
 
+// Whether a header named `name` is listed in `tokens` (connection_tokens() of a Connection
+// header): a listed header is hop-by-hop for that message and is not forwarded.
+bool is_listed(const std::vector<std::string>& tokens, std::string_view name);
+
 // "X-Forwarded-For" after adding the peer: "a, b" + peer.
 std::string append_forwarded_for(std::string_view existing, std::string_view peer);
 
