@@ -1,0 +1,205 @@
+// The relay's framing against an upstream that answers in ways the mock LiteLLM does not: a body
+// delimited by the connection's close, an error body too large to hold, HEAD, 204, and fields
+// olla writes itself. The upstream here is a few lines of blocking socket code with scripted
+// answers, so every byte it sends is known.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <cctype>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace olla::test {
+namespace {
+
+const std::string kBigError = [] {
+  // A JSON error of 1.5 MiB: above the 1 MiB olla reads whole to enrich, so it is relayed.
+  std::string message(3u << 19, 'e');
+  return R"({"error":{"message":")" + message + R"(","type":"server_error","code":500}})";
+}();
+
+// One scripted answer per request target; serves keep-alive connections until it is destroyed.
+class RawUpstream {
+ public:
+  RawUpstream() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    accept_thread_ = std::thread([this] {
+      for (;;) {
+        tcp::socket s(ioc_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stopping_) return;
+        std::lock_guard lock(mu_);
+        tcp::socket* sock =
+            sockets_.emplace_back(std::make_unique<tcp::socket>(std::move(s))).get();
+        threads_.emplace_back([this, sock] { serve(*sock); });
+      }
+    });
+  }
+  ~RawUpstream() {
+    stopping_ = true;
+    boost::system::error_code ec;
+    // Wake the acceptor with a connection of our own, then shut every connection down.
+    tcp::socket waker(ioc_);
+    waker.connect(acceptor_.local_endpoint(), ec);
+    accept_thread_.join();
+    std::lock_guard lock(mu_);
+    for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
+    for (auto& t : threads_) t.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string endpoint_yaml() const {
+    return "      - url: http://127.0.0.1:" + std::to_string(port()) +
+           "\n        name: raw\n        type: litellm\n        check_interval: 200ms\n";
+  }
+
+ private:
+  static std::string answer(const std::string& status, const std::string& fields,
+                            const std::string& body) {
+    return "HTTP/1.1 " + status + "\r\n" + fields +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+
+  void serve(tcp::socket& s) {
+    std::string in;
+    boost::system::error_code ec;
+    for (;;) {
+      const auto n = asio::read_until(s, asio::dynamic_buffer(in), "\r\n\r\n", ec);
+      if (ec) return;
+      const std::string head = in.substr(0, n);
+      in.erase(0, n);
+      std::string lower = head;
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::size_t length = 0;
+      if (auto at = lower.find("content-length:"); at != std::string::npos) {
+        length = std::stoul(lower.substr(at + 15));
+      }
+      if (in.size() < length) {
+        asio::read(s, asio::dynamic_buffer(in), asio::transfer_exactly(length - in.size()), ec);
+      }
+      in.erase(0, std::min(length, in.size()));
+      const auto target =
+          head.substr(head.find(' ') + 1, head.find(' ', head.find(' ') + 1) - head.find(' ') - 1);
+      bool close_after = false;
+      std::string out;
+      if (target == "/health/liveliness") {
+        out = answer("200 OK", "Content-Type: application/json\r\n", R"("ok")");
+      } else if (target == "/v1/models") {
+        out = answer("200 OK", "Content-Type: application/json\r\n",
+                     R"({"object":"list","data":[{"id":"raw-model","object":"model"}]})");
+      } else if (target == "/model/info") {
+        out = answer("200 OK", "Content-Type: application/json\r\n", R"({"data":[]})");
+      } else if (target == "/v1/close-delimited") {
+        out =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+            "no length, no chunks: the body ends when the connection does";
+        close_after = true;
+      } else if (target == "/v1/big-error") {
+        out = answer("500 Internal Server Error", "Content-Type: application/json\r\n", kBigError);
+      } else if (target == "/v1/no-content") {
+        out = "HTTP/1.1 204 No Content\r\nX-Upstream: yes\r\n\r\n";
+      } else if (target == "/v1/head") {  // olla sends HEAD; the length is that of a GET's body
+        out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 277\r\n\r\n";
+      } else if (target == "/v1/own-headers") {
+        out = answer("200 OK",
+                     "X-Olla-Endpoint: spoofed\r\nx-olla-request-id: spoofed\r\n"
+                     "Content-Type: application/json\r\n",
+                     "{}");
+      } else {
+        out = answer("404 Not Found", "", "");
+      }
+      asio::write(s, asio::buffer(out), ec);
+      if (ec || close_after) {
+        s.shutdown(tcp::socket::shutdown_both, ec);
+        return;
+      }
+    }
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<tcp::socket>> sockets_;
+  std::vector<std::thread> threads_;
+};
+
+class Relay : public ::testing::Test {
+ protected:
+  RawUpstream upstream;
+  Stack stack{{}, upstream.endpoint_yaml()};
+  void SetUp() override { ASSERT_TRUE(stack.wait_healthy(1)); }
+};
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(Relay, CloseDelimitedBodyIsChunkedForAKeepAliveClient) {
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/close-delimited", "{}");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.body, "no length, no chunks: the body ends when the connection does");
+  // The client's connection stays usable: two requests, two answers, on one connection.
+  const std::string post =
+      "POST /olla/litellm/v1/close-delimited HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n";
+  auto out = raw_exchange(stack.port(), post + "\r\n{}" + post + "Connection: close\r\n\r\n{}");
+  EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 2u) << out;
+  EXPECT_EQ(count(out, "\r\n0\r\n\r\n"), 2u) << "each body ends with its last chunk: " << out;
+}
+
+TEST_F(Relay, ErrorBodyTooLargeToHoldIsRelayedWhole) {
+  auto r = request(stack.port(), "POST", "/olla/litellm/v1/big-error", "{}");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("content-length"), std::to_string(kBigError.size()));
+  EXPECT_EQ(r.body.size(), kBigError.size());
+  EXPECT_TRUE(r.body == kBigError) << "the body is passed through unchanged";
+  EXPECT_EQ(r.header("x-olla-endpoint"), "raw");
+}
+
+TEST_F(Relay, HeadKeepsTheLengthAndSendsNoBody) {
+  const std::string head = "HEAD /olla/litellm/v1/head HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto out = raw_exchange(stack.port(), head +
+                                            "GET /olla/litellm/v1/models HTTP/1.1\r\nHost: x\r\n"
+                                            "Connection: close\r\n\r\n");
+  const auto first_end = out.find("\r\n\r\n");
+  ASSERT_NE(first_end, std::string::npos) << out;
+  EXPECT_NE(out.substr(0, first_end).find("Content-Length: 277"), std::string::npos) << out;
+  // Right after the HEAD answer's head comes the next answer: no body in between.
+  EXPECT_EQ(out.compare(first_end + 4, 12, "HTTP/1.1 200"), 0) << out;
+}
+
+TEST_F(Relay, NoContentHasNoBodyAndNoFraming) {
+  auto out = raw_exchange(stack.port(),
+                          "POST /olla/litellm/v1/no-content HTTP/1.1\r\nHost: x\r\n"
+                          "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+  EXPECT_EQ(out.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u) << out;
+  EXPECT_NE(out.find("X-Upstream: yes"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Transfer-Encoding"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4), "") << "no body after a 204";
+}
+
+TEST_F(Relay, UpstreamCannotSpoofOllasOwnHeaders) {
+  auto out = raw_exchange(stack.port(),
+                          "POST /olla/litellm/v1/own-headers HTTP/1.1\r\nHost: x\r\n"
+                          "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+  EXPECT_EQ(count(out, "X-Olla-Endpoint: "), 1u) << out;
+  EXPECT_NE(out.find("X-Olla-Endpoint: raw\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("spoofed"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace olla::test
