@@ -1,9 +1,11 @@
 #include "olla/server/gateway.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
 #include <thread>
+#include <utility>
 
 #include "../pool/health_checker.hpp"
 #include "session.hpp"
@@ -16,7 +18,58 @@ namespace {
 
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
-task<void> accept_loop(acceptor_t& acceptor, Worker& worker, Shared& shared) {
+// The worker with the fewest client connections, this one on a tie. SO_REUSEPORT spreads
+// connections over the acceptors by a hash of their addresses, which can leave one thread with
+// six of eight busy keep-alive connections; a connection accepted here is served where there are
+// fewest.
+Worker& least_busy(const std::vector<std::unique_ptr<Worker>>& workers, Worker& self) {
+  Worker* best = &self;
+  for (const auto& w : workers) {
+    if (w->clients.load(std::memory_order_relaxed) < best->clients.load(std::memory_order_relaxed))
+      best = w.get();
+  }
+  return *best;
+}
+
+// A socket on its way to another worker's io_context: closed if it never gets there (shutdown).
+struct HandedOver {
+  tcp protocol;
+  socket_t::native_handle_type fd;
+  HandedOver(tcp p, socket_t::native_handle_type f) : protocol(p), fd(f) {}
+  HandedOver(HandedOver&& o) noexcept : protocol(o.protocol), fd(std::exchange(o.fd, -1)) {}
+  HandedOver(const HandedOver&) = delete;
+  ~HandedOver() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void serve_on(Worker& target, socket_t socket, Shared& shared) {
+  target.clients.fetch_add(1, std::memory_order_relaxed);
+  if (socket.get_executor() == target.ioc.get_executor()) {
+    asio::co_spawn(target.ioc, run_session(std::move(socket), target, shared), asio::detached);
+    return;
+  }
+  error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  HandedOver handed(protocol, socket.release(ec));
+  if (ec) {
+    target.clients.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  asio::post(target.ioc, [&target, &shared, h = std::move(handed)]() mutable {
+    error_code aec;
+    socket_t s(target.ioc);
+    s.assign(h.protocol, std::exchange(h.fd, -1), aec);
+    if (aec) {
+      target.clients.fetch_sub(1, std::memory_order_relaxed);
+      return;
+    }
+    asio::co_spawn(target.ioc, run_session(std::move(s), target, shared), asio::detached);
+  });
+}
+
+task<void> accept_loop(acceptor_t& acceptor, Worker& worker,
+                       const std::vector<std::unique_ptr<Worker>>& workers, Shared& shared) {
   timer_t backoff(acceptor.get_executor());
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
@@ -33,7 +86,7 @@ task<void> accept_loop(acceptor_t& acceptor, Worker& worker, Shared& shared) {
       asio::co_spawn(worker.ioc, shed_connection(std::move(socket), shared), asio::detached);
       continue;
     }
-    asio::co_spawn(worker.ioc, run_session(std::move(socket), worker, shared), asio::detached);
+    serve_on(least_busy(workers, worker), std::move(socket), shared);
   }
 }
 
@@ -116,7 +169,8 @@ std::uint16_t Gateway::start() {
   }
   im.port = endpoint.port();
   for (int t = 0; t < threads; ++t) {
-    asio::co_spawn(im.workers[t]->ioc, accept_loop(*im.acceptors[t], *im.workers[t], im.shared),
+    asio::co_spawn(im.workers[t]->ioc,
+                   accept_loop(*im.acceptors[t], *im.workers[t], im.workers, im.shared),
                    asio::detached);
   }
   im.health.start(im.workers[0]->ioc);

@@ -950,9 +950,13 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
   const auto& cfg = shared.cfg;
   shared.connections.fetch_add(1, std::memory_order_relaxed);
   struct Leave {
-    std::atomic<std::size_t>& n;
-    ~Leave() { n.fetch_sub(1, std::memory_order_relaxed); }
-  } leave{shared.connections};
+    std::atomic<std::size_t>& total;
+    std::atomic<std::size_t>& mine;
+    ~Leave() {
+      total.fetch_sub(1, std::memory_order_relaxed);
+      mine.fetch_sub(1, std::memory_order_relaxed);
+    }
+  } leave{shared.connections, worker.clients};
   error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   const auto remote = socket.remote_endpoint(ec);

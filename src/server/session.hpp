@@ -42,9 +42,12 @@ struct Worker {
   // worker is shutting down (responses then close their connection). Worker thread only.
   std::unordered_set<net::stream_t*> idle_clients;
   bool stopping = false;
+  // Client connections this worker serves. The acceptor counts one in when it hands the
+  // connection over (so that accepts on other threads see it at once); run_session counts it out.
+  std::atomic<std::size_t> clients{0};
 };
 
-// Serves one client connection until it closes or errs.
+// Serves one client connection until it closes or errs; then counts it out of worker.clients.
 net::task<void> run_session(net::socket_t socket, Worker& worker, Shared& shared);
 
 // Answers a connection over server.max_connections with a 503 and closes it.
