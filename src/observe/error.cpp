@@ -3,32 +3,16 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "olla/observe/json_nesting.hpp"
+
 namespace olla::observe {
 namespace {
 
 // The deepest nesting of [ and { outside strings.
 int nesting_depth(std::string_view body) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
+  JsonNesting nesting;
+  int deepest = 0;
+  for (char c : body) deepest = std::max(deepest, nesting.feed(c));
   return deepest;
 }
 

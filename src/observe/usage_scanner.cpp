@@ -59,8 +59,7 @@ void UsageScanner::feed(std::string_view piece) {
         if (piece[i] == '{') {
           state_ = State::capture;
           object_.clear();
-          depth_ = 0;
-          in_string_ = escaped_ = false;
+          nesting_ = {};
         } else {
           state_ = State::search;  // "usage": null (every chunk but the last, for some providers)
         }
@@ -113,25 +112,10 @@ std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
   const std::size_t end = std::min(p.size(), i + room + 1);
   bool complete = false;
   for (; i < end; ++i) {
-    const char c = p[i];
-    if (in_string_) {
-      if (escaped_) {
-        escaped_ = false;
-      } else if (c == '\\') {
-        escaped_ = true;
-      } else if (c == '"') {
-        in_string_ = false;
-      }
-    } else if (c == '"') {
-      in_string_ = true;
-    } else if (c == '{' || c == '[') {
-      ++depth_;
-    } else if (c == '}' || c == ']') {
-      if (--depth_ == 0) {
-        ++i;
-        complete = true;
-        break;
-      }
+    if (nesting_.feed(p[i]) == 0) {  // the closing brace of the object
+      ++i;
+      complete = true;
+      break;
     }
   }
   if (i - begin > room) {

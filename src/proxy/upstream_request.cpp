@@ -43,10 +43,11 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
   };
   std::string forwarded_for;
   for (const auto& f : in) {
-    if (iequals(f.name_string(), "X-Forwarded-For")) {
+    if (!dropped(f)) {
+      w.field(f.name_string(), f.value());
+    } else if (iequals(f.name_string(), "X-Forwarded-For")) {
       forwarded_for = append_forwarded_for(forwarded_for, f.value());
     }
-    if (!dropped(f)) w.field(f.name_string(), f.value());
   }
   const auto client_sent = [&](std::string_view name) {
     return std::any_of(in.begin(), in.end(), [&](const auto& f) {

@@ -47,7 +47,7 @@ bool is_http_parse_error(const error_code& ec) {
 }
 
 // Reads the next piece of a body into dst. A piece may be empty while the body is not done (a
-// chunk header alone); callers skip those rather than hand an empty piece to a serializer.
+// chunk header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
 template <typename Stream, bool isRequest>
 task<std::pair<error_code, std::size_t>> read_piece(Stream& s, beast::flat_buffer& buf,
                                                     http::parser<isRequest, http::buffer_body>& p,
@@ -413,10 +413,9 @@ class Exchange {
       }
     }
     body_complete_ = parser_.is_done();
-    if (body_complete_) model_ = proxy::extract_model(body_);
-
     if (body_complete_) {
-      watch_ = std::make_shared<HangupWatch>();
+      model_ = proxy::extract_model(body_);
+      watch_ = std::make_shared<HangupWatch>();  // a streamed body arms it in send_request()
     }
 
     for (;;) {
@@ -676,7 +675,7 @@ class Exchange {
         piece = {bufs_.piece.data(), n};
         usage_.feed(piece);
       }
-      if (co_await send_client(piece, rp.is_done() && held.empty())) {
+      if (co_await send_client(piece, rp.is_done())) {
         co_return client_lost(upstream);
       }
     }

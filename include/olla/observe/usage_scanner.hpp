@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "olla/observe/json_nesting.hpp"
+
 namespace olla::observe {
 
 struct Usage {
@@ -50,10 +52,8 @@ class UsageScanner {
 
   State state_ = State::search;
   std::size_t matched_ =
-      0;  // bytes of "usage" (with quotes) matched at the end of the input so far
-  int depth_ = 0;
-  bool in_string_ = false;
-  bool escaped_ = false;
+      0;                 // bytes of "usage" (with quotes) matched at the end of the input so far
+  JsonNesting nesting_;  // of the object being copied
   bool gave_up_ = false;
   std::string object_;  // the usage object being copied
   std::optional<std::uint64_t> prompt_, completion_, total_;
