@@ -66,15 +66,23 @@ task<error_code> connect_upstream(UpstreamStream& stream, const config::Endpoint
   auto [rec, results] =
       co_await resolver.async_resolve(ep.host, std::to_string(ep.port), use_tuple);
   if (rec) co_return rec;
-  auto& tcp = stream.lowest();
-  tcp.expires_after(timeout);
-  auto [cec, connected] = co_await tcp.async_connect(results, use_tuple);
+  // One address after the other, each within what is left of the timeout.
+  stream.expires_after(timeout);
+  error_code cec = asio::error::host_not_found;
+  for (const auto& entry : results) {
+    if (stream.timed_out()) break;
+    error_code ignored;
+    stream.socket().close(ignored);
+    std::tie(cec) = co_await stream.socket().async_connect(entry.endpoint(), use_tuple);
+    if (!cec) break;
+  }
+  if (stream.timed_out()) cec = beast::error::timeout;
   if (cec) co_return cec;
+  stream.expires_never();
   error_code ignored;
-  tcp.socket().set_option(tcp::no_delay(true), ignored);
+  stream.socket().set_option(tcp::no_delay(true), ignored);
   if (tls) {
-    tcp.expires_after(timeout);
-    if (auto hec = co_await stream.handshake(*tls, ep)) co_return hec;
+    if (auto hec = co_await stream.handshake(*tls, ep, timeout)) co_return hec;
   }
   co_return error_code{};
 }

@@ -23,9 +23,10 @@ const boost::system::error_category& tls_verify_category() {
 }
 
 task<error_code> UpstreamStream::handshake(asio::ssl::context& ctx,
-                                           const config::EndpointConfig& ep) {
-  tls_ = std::make_unique<tls_stream_t>(std::move(*tcp_), ctx);
-  tcp_.reset();
+                                           const config::EndpointConfig& ep,
+                                           std::chrono::steady_clock::duration timeout) {
+  tls_ = std::make_unique<tls_stream_t>(stream_t(std::move(tcp_.socket())), ctx);
+  tls_->next_layer().expires_after(timeout);
   error_code ec;
   asio::ip::make_address(ep.host, ec);
   const bool is_ip = !ec;

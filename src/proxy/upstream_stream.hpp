@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../server/net.hpp"
+#include "../server/timed_socket.hpp"
 #include "olla/config/config.hpp"
 
 namespace olla::proxy {
@@ -15,25 +16,43 @@ namespace olla::proxy {
 using tls_stream_t = net::beast::ssl_stream<net::stream_t>;
 
 // One upstream connection, plain TCP or TLS behind the same type, so the relay is written once.
-// Timeouts live on the TCP layer (beast::basic_stream) in both cases.
+// Plain connections time out through TimedSocket's lazy deadline; TLS ones through the
+// beast::basic_stream under the TLS layer (it reports beast::error::timeout itself).
 class UpstreamStream {
  public:
   using executor_type = net::executor_t;
 
-  explicit UpstreamStream(executor_type ex) : tcp_(std::make_unique<net::stream_t>(ex)) {}
+  explicit UpstreamStream(executor_type ex) : tcp_(ex) {}
 
-  executor_type get_executor() { return lowest().get_executor(); }
-  net::stream_t& lowest() { return tls_ ? tls_->next_layer() : *tcp_; }
-  net::socket_t& socket() { return lowest().socket(); }
-  void expires_after(std::chrono::steady_clock::duration d) { lowest().expires_after(d); }
-  void expires_never() { lowest().expires_never(); }
-  void close() { lowest().close(); }
+  executor_type get_executor() { return tcp_.get_executor(); }
+  net::socket_t& socket() { return tls_ ? tls_->next_layer().socket() : tcp_.socket(); }
+  void expires_after(std::chrono::steady_clock::duration d) {
+    if (tls_) {
+      tls_->next_layer().expires_after(d);
+    } else {
+      tcp_.expires_after(d);
+    }
+  }
+  void expires_never() {
+    if (tls_) {
+      tls_->next_layer().expires_never();
+    } else {
+      tcp_.expires_never();
+    }
+  }
+  // A plain connection's deadline passed (its pending operation ended with operation_aborted).
+  bool timed_out() const { return !tls_ && tcp_.timed_out(); }
+  void close() {
+    if (tls_) tls_->next_layer().close();
+    tcp_.close();
+  }
   bool is_tls() const { return tls_ != nullptr; }
 
-  // Puts TLS over the connected TCP stream and handshakes (SNI, certificate and host name checked
+  // Puts TLS over the connected TCP socket and handshakes (SNI, certificate and host name checked
   // unless verification is off in the context's endpoint settings).
   net::task<net::error_code> handshake(net::asio::ssl::context& ctx,
-                                       const config::EndpointConfig& ep);
+                                       const config::EndpointConfig& ep,
+                                       std::chrono::steady_clock::duration timeout);
 
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -42,7 +61,7 @@ class UpstreamStream {
           if (tls_) {
             tls_->async_read_some(b, std::move(handler));
           } else {
-            tcp_->async_read_some(b, std::move(handler));
+            tcp_.async_read_some(b, std::move(handler));
           }
         },
         token, buffers);
@@ -55,14 +74,14 @@ class UpstreamStream {
           if (tls_) {
             tls_->async_write_some(b, std::move(handler));
           } else {
-            tcp_->async_write_some(b, std::move(handler));
+            tcp_.async_write_some(b, std::move(handler));
           }
         },
         token, buffers);
   }
 
  private:
-  std::unique_ptr<net::stream_t> tcp_;
+  net::TimedSocket tcp_;  // the connection until a TLS handshake moves its socket into tls_
   std::unique_ptr<tls_stream_t> tls_;
 };
 

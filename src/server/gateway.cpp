@@ -195,7 +195,7 @@ void Gateway::shutdown() {
       a->close(ignored);
       w->stopping = true;
       // Idle keep-alive connections go now; busy ones close after their response.
-      for (auto* client : w->idle_clients) client->socket().close(ignored);
+      for (auto& client : w->idle_clients) client.socket->socket().close(ignored);
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + im.cfg.server.shutdown_timeout;

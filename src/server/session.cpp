@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -46,19 +47,70 @@ bool is_http_parse_error(const error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-// Reads the next piece of a body into dst. A piece may be empty while the body is not done (a
-// chunk header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
+// Parses what `buf` holds into `p`: http::error::need_more when the parser wants more bytes
+// than that. No I/O: what a kept-alive connection's read brought is often the whole message.
+template <bool isRequest>
+error_code parse_buffered(beast::flat_buffer& buf, http::basic_parser<isRequest>& p) {
+  if (buf.size() == 0) return http::error::need_more;
+  error_code ec;
+  buf.consume(p.put(buf.data(), ec));
+  return ec;
+}
+
+// Reads from `s` and parses until the parser makes progress (with `header`: until its header is
+// done), all within `timeout` (a header trickled a byte at a time gets no more):
+// http::async_read_some / async_read_header without their layers of composed operations and the
+// post they make when the bytes were already there (callers try parse_buffered first). A peer that
+// closes mid-message ends a close-delimited body.
 template <typename Stream, bool isRequest>
-task<std::pair<error_code, std::size_t>> read_piece(Stream& s, beast::flat_buffer& buf,
-                                                    http::parser<isRequest, http::buffer_body>& p,
-                                                    char* dst, std::size_t cap,
-                                                    config::Duration timeout) {
+task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf,
+                                http::basic_parser<isRequest>& p, config::Duration timeout,
+                                bool header) {
+  s.expires_after(timeout);
+  for (;;) {
+    const auto size = beast::read_size(buf, 65536);
+    if (size == 0) co_return http::error::buffer_overflow;
+    auto [ec, n] = co_await s.async_read_some(buf.prepare(size), use_tuple);
+    buf.commit(n);
+    if (ec == asio::error::eof) {
+      if (!p.got_some()) co_return http::error::end_of_stream;
+      error_code eof_ec;
+      p.put_eof(eof_ec);
+      co_return eof_ec;
+    }
+    if (ec == asio::error::operation_aborted && s.timed_out()) ec = beast::error::timeout;
+    if (ec) co_return ec;
+    ec = parse_buffered(buf, p);
+    if (ec == http::error::need_more) continue;
+    if (ec || !header || p.is_header_done()) co_return ec;
+  }
+}
+
+using Piece = std::pair<error_code, std::size_t>;  // what a body read gave: status, bytes
+
+// The next piece of a body into dst from what `buf` holds, or nullopt when that needs more bytes
+// (read_rest_of_piece reads them). A piece may be empty while the body is not done (a chunk
+// header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
+template <bool isRequest>
+std::optional<Piece> piece_now(beast::flat_buffer& buf,
+                               http::parser<isRequest, http::buffer_body>& p, char* dst,
+                               std::size_t cap) {
   p.get().body().data = dst;
   p.get().body().size = cap;
-  s.expires_after(timeout);
-  auto [ec, n] = co_await http::async_read_some(s, buf, p, use_tuple);
+  auto ec = parse_buffered(buf, p);
+  if (ec == http::error::need_more) return std::nullopt;
   if (ec == http::error::need_buffer) ec = {};
-  co_return std::pair{ec, cap - p.get().body().size};
+  return Piece{ec, cap - p.get().body().size};
+}
+
+// After piece_now gave nullopt: reads until the piece (perhaps begun in dst already) has bytes.
+template <typename Stream, bool isRequest>
+task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf,
+                               http::parser<isRequest, http::buffer_body>& p, std::size_t cap,
+                               config::Duration timeout) {
+  auto ec = co_await read_and_parse(s, buf, p, timeout, false);
+  if (ec == http::error::need_buffer) ec = {};
+  co_return Piece{ec, cap - p.get().body().size};
 }
 
 // A connection's relay buffer: allocated on first use and never zero-filled, so an idle stream
@@ -91,14 +143,55 @@ class Gather {
   void add(std::string_view s) {
     if (!s.empty()) b_[n_++] = asio::const_buffer(s.data(), s.size());
   }
-  bool empty() const { return n_ == 0; }
-  const asio::const_buffer* begin() const { return b_.data(); }
+  bool empty() const { return first_ == n_; }
+  const asio::const_buffer* begin() const { return b_.data() + first_; }
   const asio::const_buffer* end() const { return b_.data() + n_; }
 
+  // Sends what the socket takes now, without waiting: asio::error::would_block, and the rest
+  // left in here, when its send buffer is full. On a kept-alive connection the whole of a head
+  // and body usually goes at once, with no operation queued and no handler run.
+  error_code send_now(int fd, std::size_t& sent) {
+    while (!empty()) {
+      std::array<iovec, 6> iov;
+      for (std::size_t i = first_; i < n_; ++i) {
+        iov[i - first_] = {const_cast<void*>(b_[i].data()), b_[i].size()};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov.data();
+      msg.msg_iovlen = n_ - first_;
+      const auto r = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return asio::error::would_block;
+        return error_code(errno, asio::error::get_system_category());
+      }
+      sent += static_cast<std::size_t>(r);
+      consume(static_cast<std::size_t>(r));
+    }
+    return {};
+  }
+
  private:
+  void consume(std::size_t n) {
+    while (first_ < n_ && n >= b_[first_].size()) n -= b_[first_++].size();
+    if (first_ < n_) b_[first_] += n;
+  }
+
   std::array<asio::const_buffer, 6> b_{};
+  std::size_t first_ = 0;
   std::size_t n_ = 0;
 };
+
+// Writes all of `g` to `s`: at once when the socket takes it, else the rest within `timeout`.
+// (TLS streams always go the asynchronous way.)
+template <typename Stream>
+task<error_code> write_rest(Stream& s, Gather& g, config::Duration timeout, std::size_t& sent) {
+  s.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(s, g, use_tuple);
+  sent += n;
+  if (ec == asio::error::operation_aborted && s.timed_out()) ec = beast::error::timeout;
+  co_return ec;
+}
 
 // Adds a piece of a body to `g`, framed as a chunk when `chunked` (an empty piece adds nothing:
 // a zero-size chunk would end the body), then the last chunk when `last`.
@@ -119,20 +212,27 @@ struct HangupWatch {
   proxy::UpstreamStream* upstream = nullptr;
   bool pending = false;
   bool hung_up = false;
+  char byte = 0;
 };
 
+// A one-byte MSG_PEEK receive, not async_wait(wait_read): a receive may be tried speculatively,
+// so after a read that emptied the socket Asio queues it on the edge-triggered registration with
+// no system call, where a wait re-arms the descriptor (an epoll_ctl per request). Bytes are only
+// peeked: a pipelined next request stays in the socket for the session to read.
 void watch_client(socket_t& client, const std::shared_ptr<HangupWatch>& w) {
   if (w->pending) return;
   w->pending = true;
-  client.async_wait(tcp::socket::wait_read, [w, &client](error_code ec) {
-    w->pending = false;
-    if (ec || !w->upstream) return;
-    if (proxy::peer_closed(client)) {
-      w->hung_up = true;
-      w->upstream->close();
-    }
-    // else: the client pipelined its next request; nothing to watch for until it is read.
-  });
+  client.async_receive(asio::buffer(&w->byte, 1), tcp::socket::message_peek,
+                       [w](error_code ec, std::size_t) {
+                         w->pending = false;
+                         if (ec == asio::error::operation_aborted || !w->upstream) return;
+                         if (ec) {  // end of stream or reset: the client hung up
+                           w->hung_up = true;
+                           w->upstream->close();
+                         }
+                         // else: the client pipelined its next request; nothing to watch for
+                         // until it is read.
+                       });
 }
 
 void stop_watch(socket_t& client, HangupWatch& w) {
@@ -145,7 +245,7 @@ void stop_watch(socket_t& client, HangupWatch& w) {
 
 class Exchange {
  public:
-  Exchange(stream_t& client, beast::flat_buffer& client_buf, request_parser_t& parser,
+  Exchange(TimedSocket& client, beast::flat_buffer& client_buf, request_parser_t& parser,
            ConnBuffers& bufs, Worker& worker, Shared& shared, const std::string& peer)
       : client_(client),
         cbuf_(client_buf),
@@ -314,14 +414,29 @@ class Exchange {
     co_return co_await answer(status, observe::error_body(static_cast<int>(status), type, message));
   }
 
-  // The next piece of the client's body. Beast checks body_limit per chunk, not in total, so the
-  // total of a chunked body is checked here.
-  task<std::pair<error_code, std::size_t>> read_client_piece(char* dst, std::size_t cap) {
-    auto [ec, n] =
-        co_await read_piece(client_, cbuf_, parser_, dst, cap, cfg_.server.header_timeout);
-    bytes_in_ += n;
-    if (!ec && bytes_in_ > cfg_.server.max_body_size) ec = http::error::body_limit;
-    co_return std::pair{ec, n};
+  // The next piece of the client's body from what is buffered, or nullopt when that needs a read
+  // (read_client_rest). Beast checks body_limit per chunk, not in total, so the total of a chunked
+  // body is checked here.
+  std::optional<Piece> client_piece_now(char* dst, std::size_t cap) {
+    auto r = piece_now(cbuf_, parser_, dst, cap);
+    if (r) count_client_piece(*r);
+    return r;
+  }
+
+  task<Piece> read_client_rest(std::size_t cap) {
+    auto r = co_await read_rest_of_piece(client_, cbuf_, parser_, cap, cfg_.server.header_timeout);
+    count_client_piece(r);
+    co_return r;
+  }
+
+  task<Piece> read_client_piece(char* dst, std::size_t cap) {
+    if (auto r = client_piece_now(dst, cap)) co_return *r;
+    co_return co_await read_client_rest(cap);
+  }
+
+  void count_client_piece(Piece& r) {
+    bytes_in_ += r.second;
+    if (!r.first && bytes_in_ > cfg_.server.max_body_size) r.first = http::error::body_limit;
   }
 
   task<bool> drain_request() {
@@ -396,7 +511,9 @@ class Exchange {
     while (!parser_.is_done() && body_.size() < limit) {
       // Read into the relay buffer and appended: a string resized to read into is zero-filled.
       const auto want = std::min<std::size_t>(bufs_.piece.size(), limit - body_.size());
-      auto [ec, n] = co_await read_client_piece(bufs_.piece.data(), want);
+      auto r = client_piece_now(bufs_.piece.data(), want);
+      if (!r) r = co_await read_client_rest(want);
+      auto [ec, n] = *r;
       body_.append(bufs_.piece.data(), n);
       if (ec == http::error::body_limit) {
         client_keep_alive_ = false;
@@ -513,9 +630,9 @@ class Exchange {
       rp.body_limit(boost::none);
       rp.header_limit(64 * 1024);
       if (parser_.get().method() == http::verb::head) rp.skip(true);
-      upstream.expires_after(cfg_.proxy.response_timeout);
       const auto waiting_since = Clock::now();
-      auto [hec, hn] = co_await http::async_read_header(upstream, ubuf, rp, use_tuple);
+      const auto hec =
+          co_await read_and_parse(upstream, ubuf, rp, cfg_.proxy.response_timeout, true);
       upstream_wait_ += Clock::now() - waiting_since;
       if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
       if (hec) {
@@ -548,8 +665,7 @@ class Exchange {
     Gather g;
     g.add(bufs_.head);
     add_piece(g, line, body_, chunked, parser_.is_done());
-    upstream.expires_after(cfg_.proxy.connection_timeout);
-    if (auto [ec, n] = co_await asio::async_write(upstream, g, use_tuple); ec) co_return ec;
+    if (auto ec = co_await send_upstream(upstream, g, cfg_.proxy.connection_timeout)) co_return ec;
     while (!parser_.is_done()) {
       auto [rec, rn] = co_await read_client_piece(bufs_.piece.data(), bufs_.piece.size());
       if (rec) {
@@ -560,9 +676,9 @@ class Exchange {
       Gather more;
       add_piece(more, line, {bufs_.piece.data(), rn}, chunked, parser_.is_done());
       if (more.empty()) continue;
-      upstream.expires_after(cfg_.proxy.read_timeout);
-      if (auto [wec, wn] = co_await asio::async_write(upstream, more, use_tuple); wec)
+      if (auto wec = co_await send_upstream(upstream, more, cfg_.proxy.read_timeout)) {
         co_return wec;
+      }
     }
     if (!watch_) {
       watch_ = std::make_shared<HangupWatch>();
@@ -570,6 +686,16 @@ class Exchange {
       watch_client(client_.socket(), watch_);
     }
     co_return error_code{};
+  }
+
+  // Writes g to the upstream: at once when its socket takes it, else within `timeout`.
+  task<error_code> send_upstream(proxy::UpstreamStream& upstream, Gather& g,
+                                 config::Duration timeout) {
+    std::size_t sent = 0;
+    auto ec = upstream.is_tls() ? error_code(asio::error::would_block)
+                                : g.send_now(upstream.socket().native_handle(), sent);
+    if (ec == asio::error::would_block) ec = co_await write_rest(upstream, g, timeout, sent);
+    co_return ec;
   }
 
   // Everything after the upstream's response headers.
@@ -587,11 +713,13 @@ class Exchange {
     bool have_error_body = false;
     if (upstream_status_ >= 400 && !rp.is_done() && (!cl || *cl <= kMaxErrorBody)) {
       while (!rp.is_done() && error_body.size() <= kMaxErrorBody) {
-        const auto old = error_body.size();
-        error_body.resize(old + kPiece);
-        auto [ec, n] = co_await read_piece(upstream, bufs_.upstream_in, rp, error_body.data() + old,
-                                           kPiece, cfg_.proxy.read_timeout);
-        error_body.resize(old + n);
+        auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
+        if (!r) {
+          r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
+                                          cfg_.proxy.read_timeout);
+        }
+        const auto [ec, n] = *r;
+        error_body.append(bufs_.piece.data(), n);
         if (ec) {
           if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
           last_error_ =
@@ -659,25 +787,33 @@ class Exchange {
     if (sse || rp.is_done()) {
       if (co_await send_client({}, rp.is_done())) co_return client_lost(upstream);
     }
+    // Pieces already read come from the buffer and go out with no operation queued: both the
+    // parse and the write try first what needs no waiting.
     while (!body_sent_) {
       std::string_view piece;
       if (!held.empty()) {
         piece = held;
         held = {};
       } else if (!rp.is_done()) {
-        const auto waiting_since = Clock::now();
-        auto [ec, n] = co_await read_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.data(),
-                                           bufs_.piece.size(), cfg_.proxy.read_timeout);
-        upstream_wait_ += Clock::now() - waiting_since;
-        if (watch_ && watch_->hung_up) co_return client_lost(upstream);
+        auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
+        if (!r) {
+          const auto waiting_since = Clock::now();
+          r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
+                                          cfg_.proxy.read_timeout);
+          upstream_wait_ += Clock::now() - waiting_since;
+          if (watch_ && watch_->hung_up) co_return client_lost(upstream);
+        }
+        const auto [ec, n] = *r;
         if (ec) co_return co_await upstream_lost(ec, sse);
         if (n == 0 && !rp.is_done()) continue;
         piece = {bufs_.piece.data(), n};
         usage_.feed(piece);
       }
-      if (co_await send_client(piece, rp.is_done())) {
-        co_return client_lost(upstream);
-      }
+      char line[24];
+      Gather g;
+      auto ec = send_client_now(g, line, piece, rp.is_done());
+      if (ec == asio::error::would_block) ec = co_await send_client_rest(g);
+      if (ec) co_return client_lost(upstream);
     }
     finish_upstream(upstream, rp);
     keep_after_response_ = client_keep_alive_;
@@ -741,6 +877,14 @@ class Exchange {
   task<error_code> send_client(std::string_view data, bool last) {
     char line[24];
     Gather g;
+    auto ec = send_client_now(g, line, data, last);
+    if (ec == asio::error::would_block) ec = co_await send_client_rest(g);
+    co_return ec;
+  }
+
+  // send_client's first half: frames into `g` and sends what the socket takes now;
+  // asio::error::would_block when the rest of `g` must wait (send_client_rest).
+  error_code send_client_now(Gather& g, char (&line)[24], std::string_view data, bool last) {
     if (!response_started_) {
       g.add(bufs_.head);
       response_started_ = true;
@@ -748,10 +892,13 @@ class Exchange {
     }
     add_piece(g, line, data, chunked_out_, last);
     body_sent_ = last;
-    if (g.empty()) co_return error_code{};
-    client_.expires_after(cfg_.proxy.read_timeout);
-    auto [ec, n] = co_await asio::async_write(client_, g, use_tuple);
-    bytes_out_ += n;
+    return g.send_now(client_.socket().native_handle(), bytes_out_);
+  }
+
+  task<error_code> send_client_rest(Gather& g) {
+    std::size_t sent = 0;
+    const auto ec = co_await write_rest(client_, g, cfg_.proxy.read_timeout, sent);
+    bytes_out_ += sent;
     co_return ec;
   }
 
@@ -847,7 +994,7 @@ class Exchange {
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
 
-  stream_t& client_;
+  TimedSocket& client_;
   beast::flat_buffer& cbuf_;
   request_parser_t& parser_;
   ConnBuffers& bufs_;
@@ -900,7 +1047,7 @@ bool valid_transfer_encoding(const http::request<http::buffer_body>& req) {
 }
 
 // An error before any request could be parsed: 400 / 431 / 413 JSON, then close.
-task<void> reject(stream_t& client, const config::Config& cfg, error_code ec) {
+task<void> reject(TimedSocket& client, const config::Config& cfg, error_code ec) {
   http::status status = http::status::bad_request;
   std::string type = "invalid_request_error";
   std::string message = "malformed HTTP request: " + ec.message();
@@ -927,7 +1074,7 @@ task<void> reject(stream_t& client, const config::Config& cfg, error_code ec) {
 }  // namespace
 
 task<void> shed_connection(socket_t socket, Shared& shared) {
-  stream_t client(std::move(socket));
+  TimedSocket client(std::move(socket));
   http::response<http::string_body> res{http::status::service_unavailable, 11};
   res.set(http::field::server, "olla");
   res.set(http::field::content_type, "application/json");
@@ -960,7 +1107,9 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
   socket.set_option(tcp::no_delay(true), ec);
   const auto remote = socket.remote_endpoint(ec);
   const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
-  stream_t client(std::move(socket));
+  TimedSocket client(std::move(socket));
+  IdleClient idle;  // in worker.idle_clients while waiting for a request
+  idle.socket = &client;
   beast::flat_buffer buf;
   ConnBuffers bufs;
   bool first = true;
@@ -970,22 +1119,23 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
         std::min<std::uint64_t>(cfg.server.max_header_size, UINT32_MAX)));
     parser.body_limit(cfg.server.max_body_size);
     if (worker.stopping) break;
-    worker.idle_clients.insert(&client);
+    worker.idle_clients.push_back(idle);
     if (!first && buf.size() == 0) {
       // Between requests the idle timeout applies; once the next request starts, its headers
       // get header_timeout like the first one (slow-header attacks on kept-alive connections).
       client.expires_after(cfg.server.idle_timeout);
       auto [wec, wn] = co_await client.async_read_some(buf.prepare(4096), use_tuple);
-      if (wec) {
-        worker.idle_clients.erase(&client);
-        break;
-      }
+      if (wec) break;
       buf.commit(wn);
     }
     first = false;
-    client.expires_after(cfg.server.header_timeout);
-    auto [rec, n] = co_await http::async_read_header(client, buf, parser, use_tuple);
-    worker.idle_clients.erase(&client);
+    auto rec = parse_buffered(buf, parser);
+    if (rec == http::error::need_more) {
+      rec = co_await read_and_parse(client, buf, parser, cfg.server.header_timeout, true);
+    }
+    idle.unlink();
+    // The exchange sets a deadline for each wait of its own; the idle one must not cut it short.
+    client.expires_never();
     if (!rec && !valid_transfer_encoding(parser.get())) rec = http::error::bad_transfer_encoding;
     if (rec) {
       if (is_http_parse_error(rec) || rec == http::error::body_limit)

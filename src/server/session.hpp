@@ -1,8 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/intrusive/list.hpp>
 #include <chrono>
-#include <unordered_set>
 
 #include "../pool/health_checker.hpp"
 #include "../proxy/upstream_pool.hpp"
@@ -13,6 +13,7 @@
 #include "olla/observe/metrics.hpp"
 #include "olla/pool/endpoint_pool.hpp"
 #include "olla/proxy/cors.hpp"
+#include "timed_socket.hpp"
 
 namespace olla::server {
 
@@ -31,6 +32,13 @@ struct Shared {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
+// A client connection waiting for its next request (unlinks itself when destroyed).
+struct IdleClient
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+  net::TimedSocket* socket = nullptr;
+};
+using IdleClients = boost::intrusive::list<IdleClient, boost::intrusive::constant_time_size<false>>;
+
 // One thread's world: its io_context and its own upstream connections.
 struct Worker {
   explicit Worker(std::size_t endpoints) : upstreams(endpoints) {}
@@ -40,7 +48,7 @@ struct Worker {
   proxy::UpstreamPool upstreams;
   // Connections waiting for their next request, closed at once on shutdown; and whether the
   // worker is shutting down (responses then close their connection). Worker thread only.
-  std::unordered_set<net::stream_t*> idle_clients;
+  IdleClients idle_clients;
   bool stopping = false;
   // Client connections this worker serves. The acceptor counts one in when it hands the
   // connection over (so that accepts on other threads see it at once); run_session counts it out.
