@@ -26,11 +26,19 @@ bool is_header_safe(std::string_view value) {
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::array<std::string_view, 8> kHop = {
-      "connection",         "keep-alive",         "te", "trailer", "upgrade", "proxy-connection",
-      "proxy-authenticate", "proxy-authorization"};
-  for (auto h : kHop) {
-    if (iequals(name, h)) return true;
+  // Connection, Keep-Alive, TE, Trailer, Upgrade and Proxy-* (Proxy-Connection,
+  // Proxy-Authenticate, Proxy-Authorization among them); by length first, as most names are not.
+  switch (name.size()) {
+    case 2:
+      return iequals(name, "te");
+    case 7:
+      if (iequals(name, "trailer") || iequals(name, "upgrade")) return true;
+      break;
+    case 10:
+      if (iequals(name, "connection") || iequals(name, "keep-alive")) return true;
+      break;
+    default:
+      break;
   }
   return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
 }

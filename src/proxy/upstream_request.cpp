@@ -1,6 +1,7 @@
 #include "upstream_request.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
 
 #include "olla/proxy/head_writer.hpp"
@@ -30,8 +31,30 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
                             std::string_view request_id, std::string_view peer) {
   HeadWriter w(out);
   w.request_line(in.method_string(), ep.base_path, target);
-  w.field("Host", host_header(ep));
-  const auto tokens = connection_tokens(in[http::field::connection]);
+  {
+    // host_header(ep), with no strings built for it.
+    const bool default_port =
+        (ep.scheme == "https" && ep.port == 443) || (ep.scheme == "http" && ep.port == 80);
+    const bool bracket = ep.host.find(':') != std::string::npos;
+    char digits[8];
+    const auto end = std::to_chars(digits, digits + sizeof digits, ep.port).ptr;
+    const std::string_view port(digits, default_port ? 0 : static_cast<std::size_t>(end - digits));
+    w.field("Host",
+            {bracket ? "[" : "", ep.host, bracket ? "]" : "", default_port ? "" : ":", port});
+  }
+  // The fields that decide about the others, in one pass (by the parser's field codes).
+  std::string_view connection, client_host;
+  bool connection_seen = false, host_seen = false;
+  for (const auto& f : in) {
+    if (f.name() == http::field::connection && !connection_seen) {
+      connection = f.value();
+      connection_seen = true;
+    } else if (f.name() == http::field::host && !host_seen) {
+      client_host = f.value();
+      host_seen = true;
+    }
+  }
+  const auto tokens = connection_tokens(connection);
   // Client fields that do not go upstream as they are.
   const auto dropped = [&](const auto& f) {
     const auto name = f.name_string();
@@ -68,7 +91,7 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
   w.field("X-Request-ID", request_id);
   w.field("X-Forwarded-For", append_forwarded_for(forwarded_for, peer));
   w.field("X-Forwarded-Proto", "http");
-  if (auto host = in[http::field::host]; !host.empty()) w.field("X-Forwarded-Host", host);
+  if (!client_host.empty()) w.field("X-Forwarded-Host", client_host);
   w.finish();
 }
 

@@ -1,5 +1,7 @@
 #include "olla/router/path.hpp"
 
+#include <cstring>
+
 namespace olla::router {
 namespace {
 
@@ -8,6 +10,18 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// A ".." segment, with '/' or '\\' as separators.
+bool has_dot_dot_segment(std::string_view p) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= p.size(); ++i) {
+    if (i == p.size() || p[i] == '/' || p[i] == '\\') {
+      if (i - start == 2 && p[start] == '.' && p[start + 1] == '.') return true;
+      start = i + 1;
+    }
+  }
+  return false;
 }
 
 }  // namespace
@@ -32,22 +46,15 @@ std::optional<std::string> percent_decode(std::string_view in) {
 }
 
 bool is_traversal(std::string_view path) {
-  // Decoded only when there is something to decode (or a NUL to refuse): most paths are plain.
-  std::optional<std::string> decoded;
-  std::string_view p = path;
-  if (path.find_first_of(std::string_view("%\0", 2)) != std::string_view::npos) {
-    decoded = percent_decode(path);
-    if (!decoded) return true;
-    p = *decoded;
+  // Decoded only when there is something to decode (or a NUL to refuse): most paths are plain,
+  // and most have no dot at all (memchr looks at many bytes at once).
+  const auto has = [path](char c) { return std::memchr(path.data(), c, path.size()) != nullptr; };
+  if (path.empty()) return false;
+  if (has('%') || has('\0')) {
+    const auto decoded = percent_decode(path);
+    return !decoded || has_dot_dot_segment(*decoded);
   }
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= p.size(); ++i) {
-    if (i == p.size() || p[i] == '/' || p[i] == '\\') {
-      if (i - start == 2 && p.substr(start, 2) == "..") return true;
-      start = i + 1;
-    }
-  }
-  return false;
+  return has('.') && has_dot_dot_segment(path);
 }
 
 Target split_target(std::string_view target) {

@@ -263,7 +263,7 @@ class Exchange {
     } else {
       rid_ = observe::new_request_id();
     }
-    client_keep_alive_ = req.keep_alive() && !worker_.stopping;
+    client_keep_alive_ = parser_.keep_alive() && !worker_.stopping;
   }
 
   // Serves the request; returns whether the client connection stays open.
@@ -704,7 +704,19 @@ class Exchange {
     upstream_status_ = uh.result_int();
     const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
                                   upstream_status_ == 504 || upstream_status_ == 429;
-    const auto content_type = uh[http::field::content_type];
+    // The fields decisions depend on, in one pass by field code (a lookup by name is a search
+    // of Beast's case-insensitive set each).
+    std::string_view content_type, connection;
+    bool content_type_seen = false, connection_seen = false;
+    for (const auto& f : uh) {
+      if (f.name() == http::field::content_type && !content_type_seen) {
+        content_type = f.value();
+        content_type_seen = true;
+      } else if (f.name() == http::field::connection && !connection_seen) {
+        connection = f.value();
+        connection_seen = true;
+      }
+    }
     const bool is_json = content_type.find("json") != std::string_view::npos;
     const auto cl = rp.content_length();
 
@@ -769,7 +781,7 @@ class Exchange {
         client_keep_alive_ = false;
       }
     }
-    write_response_head(uh, length, bodiless && !have_error_body);
+    write_response_head(uh, connection, length, bodiless && !have_error_body);
     const bool sse = content_type.substr(0, kSse.size()) == kSse;
     body_sent_ = false;
 
@@ -822,12 +834,12 @@ class Exchange {
 
   // The response head for the client, into bufs_.head: the upstream's fields without hop-by-hop
   // ones, its framing replaced by olla's (`length`, else chunked_out_, else none), X-Olla-*.
-  void write_response_head(const http::response_header<>& uh, std::optional<std::uint64_t> length,
-                           bool keep_upstream_length) {
+  void write_response_head(const http::response_header<>& uh, std::string_view connection,
+                           std::optional<std::uint64_t> length, bool keep_upstream_length) {
     proxy::HeadWriter w(bufs_.head);
     w.status_line(uh.result_int(),
                   uh.reason().empty() ? http::obsolete_reason(uh.result()) : uh.reason());
-    const auto tokens = proxy::connection_tokens(uh[http::field::connection]);
+    const auto tokens = proxy::connection_tokens(connection);
     for (const auto& f : uh) {
       const auto name = f.name_string();
       if (proxy::is_hop_by_hop(name) || f.name() == http::field::transfer_encoding) continue;
@@ -919,7 +931,7 @@ class Exchange {
 
   void finish_upstream(proxy::UpstreamStream& upstream, response_parser_t& rp) {
     if (rp.is_done()) endpoint_->breaker.on_success();  // a whole response: the transport works
-    if (rp.is_done() && rp.get().keep_alive() && !endpoint_->retired.load()) {
+    if (rp.is_done() && rp.keep_alive() && !endpoint_->retired.load()) {
       worker_.upstreams.give_back(endpoint_index_, std::move(upstream));
     } else {
       upstream.close();

@@ -38,3 +38,32 @@ TEST(HeadWriter, ChunkSizeLines) {
   EXPECT_EQ(chunk_size_line(buf, 0xabcdef), "abcdef\r\n");
   EXPECT_EQ(chunk_size_line(buf, SIZE_MAX), "ffffffffffffffff\r\n");
 }
+
+TEST(HeadWriter, HeadLargerThanItsFirstBufferGrows) {
+  std::string out;
+  std::string expected = "HTTP/1.1 200 OK\r\n";
+  {
+    HeadWriter w(out);
+    w.status_line(200, "OK");
+    for (int i = 0; i < 200; ++i) {
+      const std::string name = "X-Field-" + std::to_string(i);
+      const std::string value(i % 37, static_cast<char>('a' + i % 26));
+      w.field(name, value);
+      expected += name + ": " + value + "\r\n";
+    }
+    w.field("Host", {"[", "::1", "]", ":", "8080"});
+    expected += "Host: [::1]:8080\r\n\r\n";
+    EXPECT_EQ(w.finish(), expected);
+  }
+  EXPECT_EQ(out, expected);
+  EXPECT_GT(out.size(), 4096u);
+}
+
+TEST(HeadWriter, UnfinishedHeadLeavesOnlyWhatWasWritten) {
+  std::string out = "old";
+  {
+    HeadWriter w(out);
+    w.status_line(204, "No Content");
+  }
+  EXPECT_EQ(out, "HTTP/1.1 204 No Content\r\n");
+}
