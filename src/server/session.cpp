@@ -207,23 +207,28 @@ void add_piece(Gather& g, char (&line)[24], std::string_view data, bool chunked,
 }
 
 // Watches the client socket while a response is produced, so a hang-up closes the upstream at
-// once (LiteLLM stops generating) instead of at the next write.
-struct HangupWatch {
+// once (LiteLLM stops generating) instead of at the next write. Started a tick into the wait for
+// the upstream (watch_soon), at once for a stream (its client may stay for minutes).
+struct HangupWatch : WatchSoon, std::enable_shared_from_this<HangupWatch> {
+  explicit HangupWatch(socket_t& c) : client(c) {}
+  void start_watch() override;
+
+  socket_t& client;
   proxy::UpstreamStream* upstream = nullptr;
   bool pending = false;
   bool hung_up = false;
   char byte = 0;
 };
 
-// A one-byte MSG_PEEK receive, not async_wait(wait_read): a receive may be tried speculatively,
-// so after a read that emptied the socket Asio queues it on the edge-triggered registration with
-// no system call, where a wait re-arms the descriptor (an epoll_ctl per request). Bytes are only
-// peeked: a pipelined next request stays in the socket for the session to read.
-void watch_client(socket_t& client, const std::shared_ptr<HangupWatch>& w) {
-  if (w->pending) return;
-  w->pending = true;
-  client.async_receive(asio::buffer(&w->byte, 1), tcp::socket::message_peek,
-                       [w](error_code ec, std::size_t) {
+// A one-byte MSG_PEEK receive, not async_wait(wait_read), which re-arms the descriptor with an
+// epoll_ctl each time. Bytes are only peeked: a pipelined next request stays in the socket for
+// the session to read.
+void HangupWatch::start_watch() {
+  unlink();
+  if (pending) return;
+  pending = true;
+  client.async_receive(asio::buffer(&byte, 1), tcp::socket::message_peek,
+                       [w = shared_from_this()](error_code ec, std::size_t) {
                          w->pending = false;
                          if (ec == asio::error::operation_aborted || !w->upstream) return;
                          if (ec) {  // end of stream or reset: the client hung up
@@ -235,11 +240,37 @@ void watch_client(socket_t& client, const std::shared_ptr<HangupWatch>& w) {
                        });
 }
 
-void stop_watch(socket_t& client, HangupWatch& w) {
+constexpr auto kWatchTick = std::chrono::milliseconds(20);
+
+void run_watch_ticker(Worker& worker) {
+  worker.ticker_running = true;
+  worker.watch_ticker.expires_after(kWatchTick);
+  worker.watch_ticker.async_wait([&worker](error_code ec) {
+    worker.ticker_running = false;
+    if (ec) return;
+    // Those queued before the previous tick have waited a whole tick at least.
+    const auto started_before = worker.watch_tick++;
+    while (!worker.watch_soon.empty() && worker.watch_soon.front().tick < started_before) {
+      worker.watch_soon.front().start_watch();  // unlinks it
+    }
+    if (!worker.watch_soon.empty()) run_watch_ticker(worker);
+  });
+}
+
+// Queues the watch of `w`'s client for the next ticks.
+void watch_soon(Worker& worker, HangupWatch& w) {
+  if (w.pending || w.is_linked()) return;
+  w.tick = worker.watch_tick;
+  worker.watch_soon.push_back(w);
+  if (!worker.ticker_running) run_watch_ticker(worker);
+}
+
+void stop_watch(HangupWatch& w) {
   w.upstream = nullptr;
+  w.unlink();
   if (w.pending) {
     error_code ignored;
-    client.cancel(ignored);
+    w.client.cancel(ignored);
   }
 }
 
@@ -532,7 +563,8 @@ class Exchange {
     body_complete_ = parser_.is_done();
     if (body_complete_) {
       model_ = proxy::extract_model(body_);
-      watch_ = std::make_shared<HangupWatch>();  // a streamed body arms it in send_request()
+      // (A streamed body sets it up in send_request().)
+      watch_ = std::make_shared<HangupWatch>(client_.socket());
     }
 
     for (;;) {
@@ -551,7 +583,7 @@ class Exchange {
       endpoint_->requests.fetch_add(1, std::memory_order_relaxed);
       const Outcome outcome = co_await attempt();
       endpoint_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-      if (watch_) stop_watch(client_.socket(), *watch_);
+      if (watch_) stop_watch(*watch_);
       if (outcome == Outcome::client_gone) {
         if (client_error_ == http::error::body_limit) {
           client_keep_alive_ = false;
@@ -609,7 +641,7 @@ class Exchange {
       }
       if (watch_) {
         watch_->upstream = &upstream;
-        watch_client(client_.socket(), watch_);
+        watch_soon(worker_, *watch_);
       }
       const auto sent = co_await send_request(upstream);
       if (client_error_) {
@@ -681,9 +713,9 @@ class Exchange {
       }
     }
     if (!watch_) {
-      watch_ = std::make_shared<HangupWatch>();
+      watch_ = std::make_shared<HangupWatch>(client_.socket());
       watch_->upstream = &upstream;
-      watch_client(client_.socket(), watch_);
+      watch_soon(worker_, *watch_);
     }
     co_return error_code{};
   }
@@ -783,6 +815,7 @@ class Exchange {
     }
     write_response_head(uh, connection, length, bodiless && !have_error_body);
     const bool sse = content_type.substr(0, kSse.size()) == kSse;
+    if (sse && watch_) watch_->start_watch();
     body_sent_ = false;
 
     if (have_error_body) {

@@ -39,6 +39,16 @@ struct IdleClient
 };
 using IdleClients = boost::intrusive::list<IdleClient, boost::intrusive::constant_time_size<false>>;
 
+// An exchange whose client socket is to be watched for a hang-up once it has waited on its
+// upstream for a tick (session.cpp's HangupWatch): most answers come sooner, and need no watch.
+struct WatchSoon
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+  virtual ~WatchSoon() = default;
+  virtual void start_watch() = 0;
+  std::uint64_t tick = 0;  // the worker's watch_tick when it was queued
+};
+using WatchQueue = boost::intrusive::list<WatchSoon, boost::intrusive::constant_time_size<false>>;
+
 // One thread's world: its io_context and its own upstream connections.
 struct Worker {
   explicit Worker(std::size_t endpoints) : upstreams(endpoints) {}
@@ -50,6 +60,11 @@ struct Worker {
   // worker is shutting down (responses then close their connection). Worker thread only.
   IdleClients idle_clients;
   bool stopping = false;
+  // Watches to start at the next ticks, oldest first; the ticker runs only while there are some.
+  WatchQueue watch_soon;
+  std::uint64_t watch_tick = 0;
+  net::timer_t watch_ticker{ioc};
+  bool ticker_running = false;
   // Client connections this worker serves. The acceptor counts one in when it hands the
   // connection over (so that accepts on other threads see it at once); run_session counts it out.
   std::atomic<std::size_t> clients{0};

@@ -58,6 +58,8 @@ class RawUpstream {
     for (auto& t : threads_) t.join();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  // Connections olla closed while /v1/silent was waiting for them.
+  int silent_closed() const { return silent_closed_.load(); }
   std::string endpoint_yaml() const {
     return "      - url: http://127.0.0.1:" + std::to_string(port()) +
            "\n        name: raw\n        type: litellm\n        check_interval: 200ms\n";
@@ -115,6 +117,11 @@ class RawUpstream {
                      "X-Olla-Endpoint: spoofed\r\nx-olla-request-id: spoofed\r\n"
                      "Content-Type: application/json\r\n",
                      "{}");
+      } else if (target == "/v1/silent") {  // never answers; notes when olla closes
+        char byte;
+        while (!ec) s.read_some(asio::buffer(&byte, 1), ec);
+        ++silent_closed_;
+        return;
       } else {
         out = answer("404 Not Found", "", "");
       }
@@ -129,6 +136,7 @@ class RawUpstream {
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> silent_closed_{0};
   std::thread accept_thread_;
   std::mutex mu_;
   std::vector<std::unique_ptr<tcp::socket>> sockets_;
@@ -199,6 +207,43 @@ TEST_F(Relay, UpstreamCannotSpoofOllasOwnHeaders) {
   EXPECT_EQ(count(out, "X-Olla-Endpoint: "), 1u) << out;
   EXPECT_NE(out.find("X-Olla-Endpoint: raw\r\n"), std::string::npos) << out;
   EXPECT_EQ(out.find("spoofed"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace olla::test
+
+namespace olla::test {
+namespace {
+
+// A client that hangs up while olla waits on the upstream: olla closes its upstream connection
+// (LiteLLM stops generating) without waiting for an answer that may take minutes. Whether the
+// client leaves before or after olla starts watching its socket, a tick into the wait.
+bool upstream_closed_after_hang_up(RawUpstream& upstream, std::uint16_t port,
+                                   std::chrono::milliseconds stay) {
+  asio::io_context ioc;
+  tcp::socket c(ioc);
+  c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  const std::string req =
+      "POST /olla/litellm/v1/silent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 21\r\n\r\n{\"model\":\"raw-model\"}";
+  asio::write(c, asio::buffer(req));
+  std::this_thread::sleep_for(stay);
+  const int before = upstream.silent_closed();
+  c.close();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (upstream.silent_closed() == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return upstream.silent_closed() > before;
+}
+
+TEST_F(Relay, ClientHangUpWhileWaitingClosesTheUpstream) {
+  EXPECT_TRUE(
+      upstream_closed_after_hang_up(upstream, stack.port(), std::chrono::milliseconds(300)));
+}
+
+TEST_F(Relay, ClientHangUpBeforeTheWatchStartsClosesTheUpstream) {
+  EXPECT_TRUE(upstream_closed_after_hang_up(upstream, stack.port(), std::chrono::milliseconds(0)));
 }
 
 }  // namespace
