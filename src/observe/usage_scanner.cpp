@@ -112,6 +112,8 @@ std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
   const std::size_t end = std::min(p.size(), i + room + 1);
   bool complete = false;
   for (; i < end; ++i) {
+    i += nesting_.plain_run(p.data() + i, end - i);
+    if (i == end) break;
     if (nesting_.feed(p[i]) == 0) {  // the closing brace of the object
       ++i;
       complete = true;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 namespace olla::observe {
 
 // How deep a JSON text nests ([ and {), fed byte by byte, brackets inside strings (escapes
@@ -9,6 +11,20 @@ struct JsonNesting {
   int depth = 0;
   bool in_string = false;
   bool escaped = false;
+
+  // How many of the n bytes at p, from the first, feed() would take without a change of state:
+  // in a string all but '"' and '\\' (after an escape, none), outside one all but quotes and
+  // brackets. Callers skip those and feed the byte that follows.
+  std::size_t plain_run(const char* p, std::size_t n) const {
+    if (escaped) return 0;
+    std::size_t i = 0;
+    if (in_string) {
+      while (i < n && p[i] != '"' && p[i] != '\\') ++i;
+    } else {
+      while (i < n && !is_structural(p[i])) ++i;
+    }
+    return i;
+  }
 
   // Takes one byte; returns the depth after it.
   int feed(char c) {
@@ -28,6 +44,11 @@ struct JsonNesting {
       --depth;
     }
     return depth;
+  }
+
+ private:
+  static bool is_structural(char c) {
+    return c == '"' || c == '{' || c == '}' || c == '[' || c == ']';
   }
 };
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "olla/observe/json_nesting.hpp"
+
 namespace olla::observe {
 namespace {
 
@@ -234,3 +236,32 @@ TEST(UsageScanner, AnObjectLeftOpenIsBounded) {
 
 }  // namespace
 }  // namespace olla::observe
+
+// plain_run lets a caller skip bytes: the depths seen must be those of feeding every byte.
+TEST(JsonNesting, SkippingPlainRunsGivesTheSameDepths) {
+  for (std::string_view text :
+       {R"({"a":1,"b":{"c":[1,2,{"d":"}]{["}]},"e":"x\"}\\"})",
+        R"({"prompt_tokens":25,"completion_tokens":5,"details":{"cached":0}})",
+        R"(["\\\\\"[",{"k":"{{{{"},[[]]])", R"({"unterminated":"\)"}) {
+    olla::observe::JsonNesting every, skipping;
+    std::vector<int> a, b;
+    for (char c : text) a.push_back(every.feed(c));
+    for (std::size_t i = 0; i < text.size();) {
+      const auto run = skipping.plain_run(text.data() + i, text.size() - i);
+      for (std::size_t k = 0; k < run; ++k) b.push_back(skipping.depth);
+      i += run;
+      if (i < text.size()) b.push_back(skipping.feed(text[i++]));
+    }
+    EXPECT_EQ(a, b) << text;
+    EXPECT_EQ(every.in_string, skipping.in_string) << text;
+  }
+}
+
+TEST(JsonNesting, PlainRunStopsAtWhatChangesState) {
+  olla::observe::JsonNesting n;
+  EXPECT_EQ(n.plain_run("12, 3:{", 7), 6u);  // outside strings: up to the bracket
+  n.feed('"');
+  EXPECT_EQ(n.plain_run("ab{}[]c\\x", 9), 7u);  // in a string brackets are plain
+  n.feed('\\');
+  EXPECT_EQ(n.plain_run("\"rest", 5), 0u);  // the escaped byte is fed, not skipped
+}
