@@ -1,6 +1,7 @@
 #include "upstream_pool.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace olla::proxy {
 
@@ -69,16 +70,29 @@ task<error_code> connect_upstream(UpstreamStream& stream, const config::Endpoint
   // One address after the other, each within what is left of the timeout.
   stream.expires_after(timeout);
   error_code cec = asio::error::host_not_found;
+  tcp protocol = tcp::v4();
   for (const auto& entry : results) {
     if (stream.timed_out()) break;
     error_code ignored;
     stream.socket().close(ignored);
+    protocol = entry.endpoint().protocol();
     std::tie(cec) = co_await stream.socket().async_connect(entry.endpoint(), use_tuple);
     if (!cec) break;
   }
   if (stream.timed_out()) cec = beast::error::timeout;
   if (cec) co_return cec;
   stream.expires_never();
+  // Waiting for the connection registered the socket for writability (edge-triggered EPOLLOUT),
+  // so each ACK of a request would wake the event loop with nothing to do: requests go out with
+  // a plain send (Gather::send_now), and a write that has to wait registers it again. Registered
+  // afresh without it, once per connection.
+  const int fd = stream.socket().release(cec);
+  if (cec) co_return cec;
+  stream.socket().assign(protocol, fd, cec);
+  if (cec) {
+    ::close(fd);
+    co_return cec;
+  }
   error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
   if (tls) {

@@ -287,13 +287,18 @@ class Exchange {
         cfg_(shared.cfg),
         peer_(peer),
         start_(Clock::now()) {
-    const auto& req = parser_.get();
-    if (auto it = req.find("X-Request-ID");
-        it != req.end() && observe::is_valid_request_id(it->value())) {
-      rid_ = std::string(it->value());
-    } else {
-      rid_ = observe::new_request_id();
+    // The first X-Request-ID, found with a walk of the few fields (a find by name is a search of
+    // Beast's case-insensitive set).
+    std::string_view client_id;
+    for (const auto& f : parser_.get()) {
+      if (f.name() == http::field::unknown && proxy::iequals(f.name_string(), "X-Request-ID")) {
+        client_id = f.value();
+        break;
+      }
     }
+    rid_ = !client_id.empty() && observe::is_valid_request_id(client_id)
+               ? std::string(client_id)
+               : observe::new_request_id();
     client_keep_alive_ = parser_.keep_alive() && !worker_.stopping;
   }
 
@@ -643,7 +648,8 @@ class Exchange {
         watch_->upstream = &upstream;
         watch_soon(worker_, *watch_);
       }
-      const auto sent = co_await send_request(upstream);
+      error_code sent;
+      if (!send_request_now(upstream, sent)) sent = co_await send_rest_of_request(upstream);
       if (client_error_) {
         upstream.close();  // it holds half a request
         co_return Outcome::client_gone;
@@ -685,19 +691,38 @@ class Exchange {
     co_return Outcome::retry;
   }
 
-  // Writes the upstream request: its head and the buffered body in one write, then the rest of a
-  // body larger than max_inspect_bytes, piece by piece (that part cannot be replayed).
-  task<error_code> send_request(proxy::UpstreamStream& upstream) {
+  // Starts the upstream request: its head and the buffered body, framed, into req_out_, and sent
+  // at once as far as the socket takes them (not over TLS). Returns whether that was all of the
+  // request; if not (or on an error, in `ec`), send_rest_of_request() goes on.
+  bool send_request_now(proxy::UpstreamStream& upstream, error_code& ec) {
     const auto framing = proxy::request_framing(body_complete_, body_.size(), parser_.chunked(),
                                                 parser_.content_length());
     proxy::write_upstream_request(bufs_.head, parser_.get(), endpoint_->cfg, route_.upstream_target,
                                   framing, rid_, peer_);
-    const bool chunked = framing.kind == proxy::BodyFraming::Kind::chunked;
-    char line[24];
-    Gather g;
-    g.add(bufs_.head);
-    add_piece(g, line, body_, chunked, parser_.is_done());
-    if (auto ec = co_await send_upstream(upstream, g, cfg_.proxy.connection_timeout)) co_return ec;
+    chunked_in_ = framing.kind == proxy::BodyFraming::Kind::chunked;
+    req_out_ = Gather();
+    req_out_.add(bufs_.head);
+    add_piece(req_out_, req_line_, body_, chunked_in_, parser_.is_done());
+    if (upstream.is_tls()) return false;
+    std::size_t sent = 0;
+    ec = req_out_.send_now(upstream.socket().native_handle(), sent);
+    if (ec == asio::error::would_block) {
+      ec = {};
+      return false;
+    }
+    return ec || parser_.is_done();
+  }
+
+  // The rest of the upstream request after send_request_now(): what the socket did not take, then
+  // the rest of a body larger than max_inspect_bytes, piece by piece (that part cannot be
+  // replayed).
+  task<error_code> send_rest_of_request(proxy::UpstreamStream& upstream) {
+    if (!req_out_.empty()) {
+      std::size_t sent = 0;
+      if (auto ec = co_await write_rest(upstream, req_out_, cfg_.proxy.connection_timeout, sent)) {
+        co_return ec;
+      }
+    }
     while (!parser_.is_done()) {
       auto [rec, rn] = co_await read_client_piece(bufs_.piece.data(), bufs_.piece.size());
       if (rec) {
@@ -705,8 +730,9 @@ class Exchange {
         client_error_ = rec;
         co_return rec;
       }
+      char line[24];
       Gather more;
-      add_piece(more, line, {bufs_.piece.data(), rn}, chunked, parser_.is_done());
+      add_piece(more, line, {bufs_.piece.data(), rn}, chunked_in_, parser_.is_done());
       if (more.empty()) continue;
       if (auto wec = co_await send_upstream(upstream, more, cfg_.proxy.read_timeout)) {
         co_return wec;
@@ -1058,7 +1084,10 @@ class Exchange {
   bool body_complete_ = false;
   bool response_started_ = false;  // the response head went to the client
   bool body_sent_ = false;         // ... and the end of its body
-  bool chunked_out_ = false;       // the client's body is chunked
+  bool chunked_out_ = false;       // the body for the client is chunked
+  bool chunked_in_ = false;        // the body for the upstream is chunked
+  Gather req_out_;                 // the upstream request's head and buffered body, being sent
+  char req_line_[24];              // ... and the size line of its chunk
   bool client_keep_alive_ = true;
   bool keep_after_response_ = false;
   bool timed_out_ = false;
