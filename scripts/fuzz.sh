@@ -4,7 +4,7 @@
 # finds a crash, a leak, a timeout or an out-of-memory; the input that did it is kept in
 # build-fuzz/fuzz-artifacts/. Longer runs and reproducing a crash: docs/fuzzing.md.
 #
-# Usage: scripts/fuzz.sh [--ci] [TARGET...]   (targets: route headers request sse config; all
+# Usage: scripts/fuzz.sh [--ci] [TARGET...]   (targets: route headers request response sse config; all
 #        when none is named)
 #   --ci   run only when OLLA_CI_FUZZ=1; scripts/test.sh calls it so
 # Environment: FUZZ_SECONDS (15 per target), FUZZ_BUILD_DIR (build-fuzz), JOBS (2).
@@ -18,7 +18,7 @@ if [[ "${1:-}" == "--ci" ]]; then
   fi
 fi
 
-ALL_TARGETS=(route headers request sse config)
+ALL_TARGETS=(route headers request response sse config)
 targets=("$@")
 ((${#targets[@]})) || targets=("${ALL_TARGETS[@]}")
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}

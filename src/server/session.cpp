@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "../proxy/response_parser.hpp"
 #include "../proxy/upstream_request.hpp"
 #include "olla/observe/access_log.hpp"
 #include "olla/observe/error.hpp"
@@ -36,7 +37,7 @@ constexpr std::size_t kMaxErrorBody = 1u << 20;  // upstream error bodies read w
 constexpr std::string_view kSse = "text/event-stream";
 
 using request_parser_t = http::request_parser<http::buffer_body>;
-using response_parser_t = http::response_parser<http::buffer_body>;
+using response_parser_t = proxy::ResponseParser;
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -88,29 +89,35 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf,
 
 using Piece = std::pair<error_code, std::size_t>;  // what a body read gave: status, bytes
 
+// Where a parser writes body bytes, and how much room is left there: the client's request
+// (http::buffer_body) and the upstream's response (proxy::ResponseParser).
+void body_buffer(request_parser_t& p, char* data, std::size_t size) {
+  p.get().body().data = data;
+  p.get().body().size = size;
+}
+std::size_t body_room(const request_parser_t& p) { return p.get().body().size; }
+void body_buffer(response_parser_t& p, char* data, std::size_t size) { p.body_buffer(data, size); }
+std::size_t body_room(const response_parser_t& p) { return p.body_room(); }
+
 // The next piece of a body into dst from what `buf` holds, or nullopt when that needs more bytes
 // (read_rest_of_piece reads them). A piece may be empty while the body is not done (a chunk
 // header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
-template <bool isRequest>
-std::optional<Piece> piece_now(beast::flat_buffer& buf,
-                               http::parser<isRequest, http::buffer_body>& p, char* dst,
-                               std::size_t cap) {
-  p.get().body().data = dst;
-  p.get().body().size = cap;
+template <typename Parser>
+std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, std::size_t cap) {
+  body_buffer(p, dst, cap);
   auto ec = parse_buffered(buf, p);
   if (ec == http::error::need_more) return std::nullopt;
   if (ec == http::error::need_buffer) ec = {};
-  return Piece{ec, cap - p.get().body().size};
+  return Piece{ec, cap - body_room(p)};
 }
 
 // After piece_now gave nullopt: reads until the piece (perhaps begun in dst already) has bytes.
-template <typename Stream, bool isRequest>
-task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf,
-                               http::parser<isRequest, http::buffer_body>& p, std::size_t cap,
+template <typename Stream, typename Parser>
+task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf, Parser& p, std::size_t cap,
                                config::Duration timeout) {
   auto ec = co_await read_and_parse(s, buf, p, timeout, false);
   if (ec == http::error::need_buffer) ec = {};
-  co_return Piece{ec, cap - p.get().body().size};
+  co_return Piece{ec, cap - body_room(p)};
 }
 
 // A connection's relay buffer: allocated on first use and never zero-filled, so an idle stream
@@ -128,12 +135,13 @@ class RelayBuffer {
 };
 
 // What a client connection keeps between its requests, so that a proxied request allocates none
-// of it: the relay buffer, the head being written (the upstream request's, then the response's)
-// and the upstream's response bytes (cleared for each attempt).
+// of it: the relay buffer, the head being written (the upstream request's, then the response's),
+// the upstream's response bytes and its parsed head (both cleared for each attempt).
 struct ConnBuffers {
   RelayBuffer piece;
   std::string head;
   beast::flat_buffer upstream_in;
+  proxy::ResponseParser::Storage response_head;
 };
 
 // Up to six buffers written with one writev: a head, a chunk's size line, its data, its CRLF and
@@ -664,7 +672,7 @@ class Exchange {
       }
       auto& ubuf = bufs_.upstream_in;
       ubuf.clear();
-      response_parser_t rp;
+      response_parser_t rp(bufs_.response_head);
       rp.body_limit(boost::none);
       rp.header_limit(64 * 1024);
       if (parser_.get().method() == http::verb::head) rp.skip(true);
@@ -758,20 +766,19 @@ class Exchange {
 
   // Everything after the upstream's response headers.
   task<Outcome> respond(proxy::UpstreamStream& upstream, response_parser_t& rp) {
-    const auto& uh = rp.get();
-    upstream_status_ = uh.result_int();
+    upstream_status_ = rp.status();
     const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
                                   upstream_status_ == 504 || upstream_status_ == 429;
     // The fields decisions depend on, in one pass by field code (a lookup by name is a search
     // of Beast's case-insensitive set each).
     std::string_view content_type, connection;
     bool content_type_seen = false, connection_seen = false;
-    for (const auto& f : uh) {
-      if (f.name() == http::field::content_type && !content_type_seen) {
-        content_type = f.value();
+    for (const auto& f : rp.fields()) {
+      if (f.name == http::field::content_type && !content_type_seen) {
+        content_type = f.value;
         content_type_seen = true;
-      } else if (f.name() == http::field::connection && !connection_seen) {
-        connection = f.value();
+      } else if (f.name == http::field::connection && !connection_seen) {
+        connection = f.value;
         connection_seen = true;
       }
     }
@@ -839,7 +846,7 @@ class Exchange {
         client_keep_alive_ = false;
       }
     }
-    write_response_head(uh, connection, length, bodiless && !have_error_body);
+    write_response_head(rp, connection, length, bodiless && !have_error_body);
     const bool sse = content_type.substr(0, kSse.size()) == kSse;
     if (sse && watch_) watch_->start_watch();
     body_sent_ = false;
@@ -893,20 +900,22 @@ class Exchange {
 
   // The response head for the client, into bufs_.head: the upstream's fields without hop-by-hop
   // ones, its framing replaced by olla's (`length`, else chunked_out_, else none), X-Olla-*.
-  void write_response_head(const http::response_header<>& uh, std::string_view connection,
+  void write_response_head(const response_parser_t& rp, std::string_view connection,
                            std::optional<std::uint64_t> length, bool keep_upstream_length) {
     proxy::HeadWriter w(bufs_.head);
-    w.status_line(uh.result_int(),
-                  uh.reason().empty() ? http::obsolete_reason(uh.result()) : uh.reason());
+    const auto status = static_cast<unsigned>(rp.status());
+    w.status_line(status, rp.reason().empty()
+                              ? std::string_view(http::obsolete_reason(http::int_to_status(status)))
+                              : rp.reason());
     const auto tokens = proxy::connection_tokens(connection);
-    for (const auto& f : uh) {
-      const auto name = f.name_string();
-      if (proxy::is_hop_by_hop(name) || f.name() == http::field::transfer_encoding) continue;
+    for (const auto& f : rp.fields()) {
+      const auto name = f.name_string;
+      if (proxy::is_hop_by_hop(name) || f.name == http::field::transfer_encoding) continue;
       // Framing comes from what the parser decoded, never copied (a HEAD or 304 answer keeps the
       // length of the body it stands for).
-      if (f.name() == http::field::content_length && !keep_upstream_length) continue;
+      if (f.name == http::field::content_length && !keep_upstream_length) continue;
       if (stamped(name) || proxy::is_listed(tokens, name)) continue;
-      w.field(name, f.value());
+      w.field(name, f.value);
     }
     stamp(w);
     if (length) {
