@@ -42,40 +42,29 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
     w.field("Host",
             {bracket ? "[" : "", ep.host, bracket ? "]" : "", default_port ? "" : ":", port});
   }
-  // The fields that decide about the others, in one pass (by the parser's field codes).
-  std::string_view connection, client_host;
-  bool connection_seen = false, host_seen = false;
-  for (const auto& f : in) {
-    if (f.name() == http::field::connection && !connection_seen) {
-      connection = f.value();
-      connection_seen = true;
-    } else if (f.name() == http::field::host && !host_seen) {
-      client_host = f.value();
-      host_seen = true;
-    }
-  }
-  const auto tokens = connection_tokens(connection);
+  // The fields that decide about the others (by the parser's field codes).
+  const auto client_host = in.value_of(http::field::host);
+  const auto tokens = connection_tokens(in.value_of(http::field::connection));
   // Client fields that do not go upstream as they are.
   const auto dropped = [&](const auto& f) {
-    const auto name = f.name_string();
-    return is_hop_by_hop(name) || f.name() == http::field::host ||
-           f.name() == http::field::expect || f.name() == http::field::transfer_encoding ||
-           f.name() == http::field::content_length || iequals(name, "X-Request-ID") ||
-           iequals(name, "X-Forwarded-For") || iequals(name, "X-Forwarded-Proto") ||
-           iequals(name, "X-Forwarded-Host") || is_listed(tokens, name);
+    const auto name = f.name_string;
+    return is_hop_by_hop(name) || f.name == http::field::host || f.name == http::field::expect ||
+           f.name == http::field::transfer_encoding || f.name == http::field::content_length ||
+           iequals(name, "X-Request-ID") || iequals(name, "X-Forwarded-For") ||
+           iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host") ||
+           is_listed(tokens, name);
   };
   std::string forwarded_for;
-  for (const auto& f : in) {
+  for (const auto& f : in.fields()) {
     if (!dropped(f)) {
-      w.field(f.name_string(), f.value());
-    } else if (iequals(f.name_string(), "X-Forwarded-For")) {
-      forwarded_for = append_forwarded_for(forwarded_for, f.value());
+      w.field(f.name_string, f.value);
+    } else if (iequals(f.name_string, "X-Forwarded-For")) {
+      forwarded_for = append_forwarded_for(forwarded_for, f.value);
     }
   }
   const auto client_sent = [&](std::string_view name) {
-    return std::any_of(in.begin(), in.end(), [&](const auto& f) {
-      return iequals(f.name_string(), name) && !dropped(f);
-    });
+    return std::any_of(in.fields().begin(), in.fields().end(),
+                       [&](const auto& f) { return iequals(f.name_string, name) && !dropped(f); });
   };
   if (framing.kind == BodyFraming::Kind::chunked) {
     w.field("Transfer-Encoding", "chunked");

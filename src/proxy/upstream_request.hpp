@@ -1,12 +1,11 @@
 #pragma once
 
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/message.hpp>
 #include <boost/optional.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "head_parser.hpp"
 #include "olla/config/config.hpp"
 
 namespace olla::proxy {
@@ -14,7 +13,7 @@ namespace olla::proxy {
 // The Host header for the endpoint: host, with the port unless it is the scheme's default.
 std::string host_header(const config::EndpointConfig& ep);
 
-using request_t = boost::beast::http::request<boost::beast::http::buffer_body>;
+using request_t = RequestParser;  // the client's request, its head parsed
 
 // How the body of the upstream request is framed. A body read whole (up to max_inspect_bytes)
 // goes with its length, even when the client sent it chunked; a larger one keeps the client's

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "../proxy/response_parser.hpp"
+#include "../proxy/head_parser.hpp"
 #include "../proxy/upstream_request.hpp"
 #include "olla/observe/access_log.hpp"
 #include "olla/observe/error.hpp"
@@ -36,7 +36,7 @@ constexpr std::size_t kPiece = 16 * 1024;        // relay buffer per connection
 constexpr std::size_t kMaxErrorBody = 1u << 20;  // upstream error bodies read whole to enrich
 constexpr std::string_view kSse = "text/event-stream";
 
-using request_parser_t = http::request_parser<http::buffer_body>;
+using request_parser_t = proxy::RequestParser;
 using response_parser_t = proxy::ResponseParser;
 
 double ms_since(Clock::time_point t) {
@@ -89,26 +89,16 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf,
 
 using Piece = std::pair<error_code, std::size_t>;  // what a body read gave: status, bytes
 
-// Where a parser writes body bytes, and how much room is left there: the client's request
-// (http::buffer_body) and the upstream's response (proxy::ResponseParser).
-void body_buffer(request_parser_t& p, char* data, std::size_t size) {
-  p.get().body().data = data;
-  p.get().body().size = size;
-}
-std::size_t body_room(const request_parser_t& p) { return p.get().body().size; }
-void body_buffer(response_parser_t& p, char* data, std::size_t size) { p.body_buffer(data, size); }
-std::size_t body_room(const response_parser_t& p) { return p.body_room(); }
-
 // The next piece of a body into dst from what `buf` holds, or nullopt when that needs more bytes
 // (read_rest_of_piece reads them). A piece may be empty while the body is not done (a chunk
 // header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
 template <typename Parser>
 std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, std::size_t cap) {
-  body_buffer(p, dst, cap);
+  p.body_buffer(dst, cap);
   auto ec = parse_buffered(buf, p);
   if (ec == http::error::need_more) return std::nullopt;
   if (ec == http::error::need_buffer) ec = {};
-  return Piece{ec, cap - body_room(p)};
+  return Piece{ec, cap - p.body_room()};
 }
 
 // After piece_now gave nullopt: reads until the piece (perhaps begun in dst already) has bytes.
@@ -117,7 +107,7 @@ task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf, Parser& p, st
                                config::Duration timeout) {
   auto ec = co_await read_and_parse(s, buf, p, timeout, false);
   if (ec == http::error::need_buffer) ec = {};
-  co_return Piece{ec, cap - body_room(p)};
+  co_return Piece{ec, cap - p.body_room()};
 }
 
 // A connection's relay buffer: allocated on first use and never zero-filled, so an idle stream
@@ -136,11 +126,13 @@ class RelayBuffer {
 
 // What a client connection keeps between its requests, so that a proxied request allocates none
 // of it: the relay buffer, the head being written (the upstream request's, then the response's),
-// the upstream's response bytes and its parsed head (both cleared for each attempt).
+// the client request's parsed head, the upstream's response bytes and its parsed head (both
+// cleared for each attempt).
 struct ConnBuffers {
   RelayBuffer piece;
   std::string head;
   beast::flat_buffer upstream_in;
+  proxy::RequestParser::Storage request_head;
   proxy::ResponseParser::Storage response_head;
 };
 
@@ -295,12 +287,11 @@ class Exchange {
         cfg_(shared.cfg),
         peer_(peer),
         start_(Clock::now()) {
-    // The first X-Request-ID, found with a walk of the few fields (a find by name is a search of
-    // Beast's case-insensitive set).
+    // The first X-Request-ID (a name Beast has no code for).
     std::string_view client_id;
-    for (const auto& f : parser_.get()) {
-      if (f.name() == http::field::unknown && proxy::iequals(f.name_string(), "X-Request-ID")) {
-        client_id = f.value();
+    for (const auto& f : parser_.fields()) {
+      if (f.name == http::field::unknown && proxy::iequals(f.name_string, "X-Request-ID")) {
+        client_id = f.value;
         break;
       }
     }
@@ -312,15 +303,15 @@ class Exchange {
 
   // Serves the request; returns whether the client connection stays open.
   task<bool> run() {
-    const auto& req = parser_.get();
+    const auto& req = parser_;
     route_ = router::route(req.method_string(), req.target());
     bool keep = false;
     if (sh_.cors.enabled()) {
-      const auto origin = req[http::field::origin];
+      const auto origin = req.value_of(http::field::origin);
       if (proxy::Cors::is_preflight(req.method_string(), origin,
-                                    req[http::field::access_control_request_method])) {
-        extra_headers_ =
-            sh_.cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+                                    req.value_of(http::field::access_control_request_method))) {
+        extra_headers_ = sh_.cors.preflight_headers(
+            origin, req.value_of(http::field::access_control_request_headers));
         keep = co_await answer(http::status::no_content, "");
         log();
         co_return keep;
@@ -335,7 +326,8 @@ class Exchange {
     }
     if (router::is_internal(route_.kind)) {
       // The socket's peer decides, never X-Forwarded-For.
-      const auto decision = sh_.internal_access.check(peer_, req[http::field::authorization]);
+      const auto decision =
+          sh_.internal_access.check(peer_, req.value_of(http::field::authorization));
       if (decision == observe::AccessPolicy::Decision::forbidden) {
         keep = co_await answer_error(http::status::forbidden, "permission_error",
                                      "/internal/* is not open to " + peer_);
@@ -404,12 +396,13 @@ class Exchange {
   // Global and per-client token buckets (server.rate_limits). When over, answers 429 and returns
   // whether the connection stays open; nullopt when the request may go on.
   task<std::optional<bool>> over_rate_limits() {
-    const auto& req = parser_.get();
     std::string forwarded;
-    for (auto it = req.find("X-Forwarded-For");
-         it != req.end() && proxy::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+    for (const auto& f : parser_.fields()) {
+      if (f.name != http::field::unknown || !proxy::iequals(f.name_string, "X-Forwarded-For")) {
+        continue;
+      }
       if (!forwarded.empty()) forwarded += ',';
-      forwarded += it->value();
+      forwarded += f.value;
     }
     const auto client = sh_.rate_limiter.client_ip(peer_, forwarded);
     const bool health = route_.kind == router::RouteKind::internal_health ||
@@ -447,7 +440,7 @@ class Exchange {
     client_.expires_after(cfg_.proxy.read_timeout);
     http::response_serializer<http::string_body> sr(res);
     // HEAD: the same header (Content-Length included), no body.
-    auto [ec, n] = parser_.get().method() == http::verb::head
+    auto [ec, n] = parser_.method() == http::verb::head
                        ? co_await http::async_write_header(client_, sr, use_tuple)
                        : co_await http::async_write(client_, sr, use_tuple);
     bytes_out_ += n;
@@ -532,7 +525,6 @@ class Exchange {
   enum class Outcome { done, retry, client_gone };
 
   task<bool> proxy() {
-    auto& req = parser_.get();
     sh_.in_flight.fetch_add(1, std::memory_order_relaxed);
     struct Leave {
       std::atomic<int>& n;
@@ -540,13 +532,11 @@ class Exchange {
     } leave{sh_.in_flight};
 
     // curl and others wait for "100 Continue" before a large body; Expect is not forwarded.
-    if (auto it = req.find(http::field::expect); it != req.end()) {
-      if (proxy::iequals(it->value(), "100-continue")) {
-        http::response<http::empty_body> cont{http::status::continue_, 11};
-        client_.expires_after(cfg_.server.header_timeout);
-        auto [ec, n] = co_await http::async_write(client_, cont, use_tuple);
-        if (ec) co_return false;
-      }
+    if (proxy::iequals(parser_.value_of(http::field::expect), "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      client_.expires_after(cfg_.server.header_timeout);
+      auto [ec, n] = co_await http::async_write(client_, cont, use_tuple);
+      if (ec) co_return false;
     }
 
     // Buffer the body up to max_inspect_bytes: enough to read "model" and replay on retry.
@@ -675,7 +665,7 @@ class Exchange {
       response_parser_t rp(bufs_.response_head);
       rp.body_limit(boost::none);
       rp.header_limit(64 * 1024);
-      if (parser_.get().method() == http::verb::head) rp.skip(true);
+      if (parser_.method() == http::verb::head) rp.skip(true);
       const auto waiting_since = Clock::now();
       const auto hec =
           co_await read_and_parse(upstream, ubuf, rp, cfg_.proxy.response_timeout, true);
@@ -705,7 +695,7 @@ class Exchange {
   bool send_request_now(proxy::UpstreamStream& upstream, error_code& ec) {
     const auto framing = proxy::request_framing(body_complete_, body_.size(), parser_.chunked(),
                                                 parser_.content_length());
-    proxy::write_upstream_request(bufs_.head, parser_.get(), endpoint_->cfg, route_.upstream_target,
+    proxy::write_upstream_request(bufs_.head, parser_, endpoint_->cfg, route_.upstream_target,
                                   framing, rid_, peer_);
     chunked_in_ = framing.kind == proxy::BodyFraming::Kind::chunked;
     req_out_ = Gather();
@@ -826,7 +816,7 @@ class Exchange {
       }
     }
 
-    const bool head = parser_.get().method() == http::verb::head;
+    const bool head = parser_.method() == http::verb::head;
     const int s = upstream_status_;
     const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
     status_ = s;
@@ -840,7 +830,7 @@ class Exchange {
     } else if (!bodiless) {
       if (cl && !rp.chunked()) {
         length = *cl;
-      } else if (parser_.get().version() >= 11) {
+      } else if (parser_.version() >= 11) {
         chunked_out_ = true;
       } else {
         client_keep_alive_ = false;
@@ -925,7 +915,7 @@ class Exchange {
     }
     if (!client_keep_alive_) {
       w.field("Connection", "close");
-    } else if (parser_.get().version() < 11) {
+    } else if (parser_.version() < 11) {
       w.field("Connection", "keep-alive");
     }
     w.finish();
@@ -1040,7 +1030,7 @@ class Exchange {
   }
 
   void log() const {
-    const auto& req = parser_.get();
+    const auto& req = parser_;
     observe::AccessRecord r;
     r.method = req.method_string();
     r.path = req.target();
@@ -1119,11 +1109,15 @@ class Exchange {
 // One Transfer-Encoding field, exactly "chunked", or none. Anything else (two fields, identity,
 // gzip, "chunked, identity") is where proxies and backends disagree about where a body ends:
 // refused, never forwarded (RFC 9112 6.1, 6.3).
-bool valid_transfer_encoding(const http::request<http::buffer_body>& req) {
-  auto [first, last] = req.equal_range(http::field::transfer_encoding);
-  if (first == last) return true;
-  if (std::next(first) != last) return false;
-  std::string_view v = first->value();
+bool valid_transfer_encoding(const request_parser_t& req) {
+  const proxy::RequestParser::Field* te = nullptr;
+  for (const auto& f : req.fields()) {
+    if (f.name != http::field::transfer_encoding) continue;
+    if (te) return false;
+    te = &f;
+  }
+  if (!te) return true;
+  std::string_view v = te->value;
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   return proxy::iequals(v, "chunked");
@@ -1197,7 +1191,7 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
   ConnBuffers bufs;
   bool first = true;
   for (;;) {
-    request_parser_t parser;
+    request_parser_t parser(bufs.request_head);
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<std::uint64_t>(cfg.server.max_header_size, UINT32_MAX)));
     parser.body_limit(cfg.server.max_body_size);
@@ -1219,7 +1213,7 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
     idle.unlink();
     // The exchange sets a deadline for each wait of its own; the idle one must not cut it short.
     client.expires_never();
-    if (!rec && !valid_transfer_encoding(parser.get())) rec = http::error::bad_transfer_encoding;
+    if (!rec && !valid_transfer_encoding(parser)) rec = http::error::bad_transfer_encoding;
     if (rec) {
       if (is_http_parse_error(rec) || rec == http::error::body_limit)
         co_await reject(client, cfg, rec);

@@ -1,5 +1,6 @@
 // Request parsing through the session, without sockets: the input is what a client sends. It goes
-// through Beast's request_parser<buffer_body> as session.cpp drives it (header first with the
+// through proxy::RequestParser (Beast's basic_parser, the head kept as views) as session.cpp
+// drives it (header first with the
 // default header limit, then the body in 16 KiB pieces up to max_inspect_bytes), then through what
 // the session does with a request: route, CORS, the rate limiter's client address (X-Forwarded-For
 // lines joined as over_rate_limits() joins them), extract_model, and for proxied routes the
@@ -73,7 +74,7 @@ bool set_by_olla(std::string_view name, const config::EndpointConfig& ep) {
 }
 
 // The upstream's view: parse the wire bytes back. They must hold exactly one complete request.
-void check_upstream_sees(const std::string& wire, const http::request<http::buffer_body>& in,
+void check_upstream_sees(const std::string& wire, const proxy::RequestParser& in,
                          const std::string& body, const std::string& target,
                          const config::EndpointConfig& ep) {
   http::request_parser<http::string_body> p;
@@ -103,7 +104,7 @@ void check_upstream_sees(const std::string& wire, const http::request<http::buff
   FUZZ_CHECK(up.body() == body);
   FUZZ_CHECK(up.method_string() == in.method_string());
   FUZZ_CHECK(up.target() == target);
-  const auto tokens = proxy::connection_tokens(in[http::field::connection]);
+  const auto tokens = proxy::connection_tokens(in.value_of(http::field::connection));
   std::size_t hosts = 0, xff = 0;
   for (const auto& f : up) {
     const auto name = f.name_string();
@@ -128,7 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view rest = olla::fuzz::as_view(data, size);
 
   // session(): async_read_header with the configured limits.
-  http::request_parser<http::buffer_body> parser;
+  static proxy::RequestParser::Storage storage;  // the connection's, reused
+  proxy::RequestParser parser(storage);
   parser.header_limit(
       static_cast<std::uint32_t>(std::min<std::uint64_t>(fx.server.max_header_size, UINT32_MAX)));
   parser.body_limit(fx.server.max_body_size);
@@ -140,45 +142,51 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec) return 0;  // need_more: the client has not sent the whole header; else a 400/431
     if (n == 0) return 0;
   }
-  const auto& req = parser.get();
+  const auto& req = parser;
 
   // Exchange::run(): route, CORS, the rate limiter.
   // As run_session(): one Transfer-Encoding, exactly "chunked", or none; anything else is a 400.
   {
-    auto [first, last] = req.equal_range(http::field::transfer_encoding);
-    if (first != last) {
-      if (std::next(first) != last) return 0;
-      std::string_view v = first->value();
+    const proxy::RequestParser::Field* te = nullptr;
+    for (const auto& f : req.fields()) {
+      if (f.name != http::field::transfer_encoding) continue;
+      if (te) return 0;
+      te = &f;
+    }
+    if (te) {
+      std::string_view v = te->value;
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
       if (!proxy::iequals(v, "chunked")) return 0;
     }
   }
   const auto route = router::route(req.method_string(), req.target());
-  const auto origin = req[http::field::origin];
+  const auto origin = req.value_of(http::field::origin);
   if (proxy::Cors::is_preflight(req.method_string(), origin,
-                                req[http::field::access_control_request_method])) {
-    (void)fx.cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+                                req.value_of(http::field::access_control_request_method))) {
+    (void)fx.cors.preflight_headers(origin,
+                                    req.value_of(http::field::access_control_request_headers));
   } else {
     (void)fx.cors.response_headers(origin);
   }
   std::string forwarded;  // as over_rate_limits() joins the X-Forwarded-For lines
-  for (auto it = req.find("X-Forwarded-For");
-       it != req.end() && proxy::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+  for (const auto& f : req.fields()) {
+    if (f.name != http::field::unknown || !proxy::iequals(f.name_string, "X-Forwarded-For")) {
+      continue;
+    }
     if (!forwarded.empty()) forwarded += ',';
-    forwarded += it->value();
+    forwarded += f.value;
   }
-  std::string every_line;  // every X-Forwarded-For line, in order
-  for (const auto& f : req) {
-    if (!proxy::iequals(f.name_string(), "X-Forwarded-For")) continue;
+  std::string every_line;  // every X-Forwarded-For line, in order, by name alone
+  for (const auto& f : req.fields()) {
+    if (!proxy::iequals(f.name_string, "X-Forwarded-For")) continue;
     if (!every_line.empty()) every_line += ',';
-    every_line += f.value();
+    every_line += f.value;
   }
   const std::string client = fx.limiter->client_ip(kPeer, forwarded);
   (void)fx.limiter->check(client, false, limits::RateLimiter::Clock::now());
   // A client must not hide X-Forwarded-For lines from the rate limiter by putting another header
-  // between them (the trusted proxy's own line usually comes last). Holds because Beast inserts a
-  // field after the last one of the same name, so the loop above sees every line.
+  // between them (the trusted proxy's own line usually comes last).
   if (forwarded != every_line) {
     std::fprintf(stderr, "rate limiter reads X-Forwarded-For '%s' of '%s'\n", forwarded.c_str(),
                  every_line.c_str());
@@ -195,12 +203,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto old = body.size();
     const auto want = std::min<std::size_t>(kPiece, limit - old);
     body.resize(old + want);
-    parser.get().body().data = body.data() + old;
-    parser.get().body().size = want;
+    parser.body_buffer(body.data() + old, want);
     const auto n = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
     rest.remove_prefix(n);
     if (ec == http::error::need_buffer) ec = {};
-    const auto got = want - parser.get().body().size;
+    const auto got = want - parser.body_room();
     body.resize(old + got);
     bytes_in += got;
     if (!ec && bytes_in > fx.server.max_body_size) ec = http::error::body_limit;

@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "../../src/proxy/response_parser.hpp"
+#include "../../src/proxy/head_parser.hpp"
 #include "fuzz_common.hpp"
 
 namespace beast = boost::beast;

@@ -1,7 +1,7 @@
-// proxy::ResponseParser: Beast's response grammar with a head kept as views into one reused
-// string, and the body written into the caller's buffer like http::buffer_body. Fed a byte at a
-// time as well as whole, the way the relay meets short reads.
-#include "../../src/proxy/response_parser.hpp"
+// proxy::HeadParser (RequestParser, ResponseParser): Beast's grammar with a head kept as views
+// into one reused string, and the body written into the caller's buffer like http::buffer_body.
+// Fed a byte at a time as well as whole, the way the relay meets short reads.
+#include "../../src/proxy/head_parser.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,8 @@ struct Parsed {
   error_code ec;
   std::string body;
 };
-Parsed parse(ResponseParser& p, const std::string& wire, std::size_t step, std::size_t room) {
+template <typename Parser>
+Parsed parse(Parser& p, const std::string& wire, std::size_t step, std::size_t room) {
   Parsed out;
   std::string pending;
   std::size_t fed = 0;
@@ -140,6 +141,52 @@ TEST(ResponseParser, NoBodyBufferMeansNeedBuffer) {
   used += p.put(boost::asio::buffer(wire.substr(used)), ec);
   EXPECT_EQ(ec, http::error::need_buffer);
   EXPECT_FALSE(p.is_done());
+}
+
+TEST(RequestParser, RequestLineFieldsAndChunkedBody) {
+  const std::string wire =
+      "POST /olla/litellm/v1/chat/completions?x=1 HTTP/1.1\r\nHost: gw\r\n"
+      "X-Forwarded-For: 10.0.0.1\r\nContent-Type: application/json\r\n"
+      "x-forwarded-for: 10.0.0.2\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n";
+  for (std::size_t step : {std::size_t{1}, std::size_t{9}, wire.size()}) {
+    RequestParser::Storage storage;
+    RequestParser p(storage);
+    const auto r = parse(p, wire, step, 3);
+    ASSERT_FALSE(r.ec) << r.ec.message() << " step " << step;
+    ASSERT_TRUE(p.is_done());
+    EXPECT_EQ(p.method(), http::verb::post);
+    EXPECT_EQ(p.method_string(), "POST");
+    EXPECT_EQ(p.target(), "/olla/litellm/v1/chat/completions?x=1");
+    EXPECT_EQ(p.version(), 11);
+    EXPECT_TRUE(p.keep_alive());
+    ASSERT_EQ(p.fields().size(), 5u);
+    EXPECT_EQ(p.value_of(http::field::host), "gw");
+    EXPECT_EQ(p.value_of(http::field::content_type), "application/json");
+    EXPECT_EQ(p.value_of(http::field::origin), "") << "absent";
+    // Wire order, a repeated name where it came (basic_fields would have moved it up).
+    EXPECT_EQ(p.fields()[1].value, "10.0.0.1");
+    EXPECT_EQ(p.fields()[3].name_string, "x-forwarded-for");
+    EXPECT_EQ(p.fields()[3].value, "10.0.0.2");
+    EXPECT_EQ(r.body, "{\"a\":1}");
+  }
+}
+
+TEST(RequestParser, UnknownMethodKeepsItsName) {
+  RequestParser::Storage storage;
+  RequestParser p(storage);
+  const auto r = parse(p, std::string("PURGE /x HTTP/1.0\r\n\r\n"), 4, 16);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(p.method(), http::verb::purge);
+  EXPECT_EQ(p.method_string(), "PURGE");
+  EXPECT_EQ(p.version(), 10);
+  EXPECT_FALSE(p.keep_alive());
+  RequestParser::Storage storage2;
+  RequestParser q(storage2);
+  ASSERT_FALSE(parse(q, std::string("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n"), 64, 16).ec);
+  EXPECT_EQ(q.method(), http::verb::unknown);
+  EXPECT_EQ(q.method_string(), "BREW");
+  EXPECT_EQ(q.target(), "/pot");
 }
 
 TEST(ResponseParser, MalformedHeadIsAnError) {
