@@ -701,9 +701,7 @@ class Exchange {
     req_out_ = Gather();
     req_out_.add(bufs_.head);
     add_piece(req_out_, req_line_, body_, chunked_in_, parser_.is_done());
-    if (upstream.is_tls()) return false;
-    std::size_t sent = 0;
-    ec = req_out_.send_now(upstream.socket().native_handle(), sent);
+    ec = send_upstream_now(upstream, req_out_);
     if (ec == asio::error::would_block) {
       ec = {};
       return false;
@@ -744,12 +742,19 @@ class Exchange {
     co_return error_code{};
   }
 
+  // Sends what the upstream's socket takes of g now; asio::error::would_block when the rest has
+  // to wait (always over TLS, whose records only the TLS stream writes).
+  static error_code send_upstream_now(proxy::UpstreamStream& upstream, Gather& g) {
+    if (upstream.is_tls()) return asio::error::would_block;
+    std::size_t sent = 0;
+    return g.send_now(upstream.socket().native_handle(), sent);
+  }
+
   // Writes g to the upstream: at once when its socket takes it, else within `timeout`.
   task<error_code> send_upstream(proxy::UpstreamStream& upstream, Gather& g,
                                  config::Duration timeout) {
+    auto ec = send_upstream_now(upstream, g);
     std::size_t sent = 0;
-    auto ec = upstream.is_tls() ? error_code(asio::error::would_block)
-                                : g.send_now(upstream.socket().native_handle(), sent);
     if (ec == asio::error::would_block) ec = co_await write_rest(upstream, g, timeout, sent);
     co_return ec;
   }

@@ -40,28 +40,16 @@ class TimedSocket {
 
   template <typename Buffers, typename Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [](auto handler, Impl* impl, const Buffers& b) {
-          if (impl->fired) {
-            fail_timeout(impl->socket.get_executor(), std::move(handler));
-          } else {
-            impl->socket.async_read_some(b, std::move(handler));
-          }
-        },
-        token, impl_.get(), buffers);
+    return start(std::forward<Token>(token), [buffers](socket_t& s, auto handler) {
+      s.async_read_some(buffers, std::move(handler));
+    });
   }
 
   template <typename Buffers, typename Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [](auto handler, Impl* impl, const Buffers& b) {
-          if (impl->fired) {
-            fail_timeout(impl->socket.get_executor(), std::move(handler));
-          } else {
-            impl->socket.async_write_some(b, std::move(handler));
-          }
-        },
-        token, impl_.get(), buffers);
+    return start(std::forward<Token>(token), [buffers](socket_t& s, auto handler) {
+      s.async_write_some(buffers, std::move(handler));
+    });
   }
 
  private:
@@ -75,10 +63,20 @@ class TimedSocket {
     bool fired = false;
   };
 
-  template <typename Handler>
-  static void fail_timeout(executor_t ex, Handler&& handler) {
-    asio::post(ex, beast::bind_front_handler(std::forward<Handler>(handler),
-                                             error_code(beast::error::timeout), std::size_t{0}));
+  // Starts `op` on the socket, or, past the deadline, completes with beast::error::timeout.
+  template <typename Token, typename Op>
+  auto start(Token&& token, Op op) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [](auto handler, Impl* impl, Op op) {
+          if (impl->fired) {
+            asio::post(impl->socket.get_executor(),
+                       beast::bind_front_handler(
+                           std::move(handler), error_code(beast::error::timeout), std::size_t{0}));
+          } else {
+            op(impl->socket, std::move(handler));
+          }
+        },
+        token, impl_.get(), std::move(op));
   }
   static void arm(const std::shared_ptr<Impl>& impl);
 
