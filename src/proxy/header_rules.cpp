@@ -43,27 +43,17 @@ bool is_hop_by_hop(std::string_view name) {
   return name.size() >= 6 && iequals(name.substr(0, 6), "proxy-");
 }
 
-std::vector<std::string> connection_tokens(std::string_view value) {
-  std::vector<std::string> out;
+bool connection_lists(std::string_view value, std::string_view name) {
   std::size_t i = 0;
   while (i < value.size()) {
     while (i < value.size() && (value[i] == ',' || value[i] == ' ' || value[i] == '\t')) ++i;
-    std::size_t start = i;
+    const std::size_t start = i;
     while (i < value.size() && value[i] != ',') ++i;
     std::size_t end = i;
     while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t')) --end;
-    if (end > start) {
-      std::string token(value.substr(start, end - start));
-      for (auto& c : token) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.push_back(std::move(token));
-    }
+    if (end > start && iequals(value.substr(start, end - start), name)) return true;
   }
-  return out;
-}
-
-bool is_listed(const std::vector<std::string>& tokens, std::string_view name) {
-  return std::any_of(tokens.begin(), tokens.end(),
-                     [&](const std::string& t) { return iequals(t, name); });
+  return false;
 }
 
 std::string append_forwarded_for(std::string_view existing, std::string_view peer) {

@@ -44,7 +44,7 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
   }
   // The fields that decide about the others (by the parser's field codes).
   const auto client_host = in.value_of(http::field::host);
-  const auto tokens = connection_tokens(in.value_of(http::field::connection));
+  const auto connection = in.value_of(http::field::connection);
   // Client fields that do not go upstream as they are.
   const auto dropped = [&](const auto& f) {
     const auto name = f.name_string;
@@ -52,7 +52,7 @@ void write_upstream_request(std::string& out, const request_t& in, const config:
            f.name == http::field::transfer_encoding || f.name == http::field::content_length ||
            iequals(name, "X-Request-ID") || iequals(name, "X-Forwarded-For") ||
            iequals(name, "X-Forwarded-Proto") || iequals(name, "X-Forwarded-Host") ||
-           is_listed(tokens, name);
+           connection_lists(connection, name);
   };
   std::string forwarded_for;
   for (const auto& f : in.fields()) {

@@ -301,47 +301,83 @@ class Exchange {
     client_keep_alive_ = parser_.keep_alive() && !worker_.stopping;
   }
 
-  // Serves the request; returns whether the client connection stays open.
+  // Serves the request; returns whether the client connection stays open. The caller logs it
+  // (log()) when that is done. Not a coroutine: a proxied request goes straight to proxy(), one
+  // coroutine frame fewer per request (and a large one, which Asio's frame cache does not keep).
   task<bool> run() {
     const auto& req = parser_;
     route_ = router::route(req.method_string(), req.target());
-    bool keep = false;
+    bool preflight = false;
     if (sh_.cors.enabled()) {
       const auto origin = req.value_of(http::field::origin);
-      if (proxy::Cors::is_preflight(req.method_string(), origin,
-                                    req.value_of(http::field::access_control_request_method))) {
-        extra_headers_ = sh_.cors.preflight_headers(
-            origin, req.value_of(http::field::access_control_request_headers));
-        keep = co_await answer(http::status::no_content, "");
-        log();
-        co_return keep;
-      }
-      extra_headers_ = sh_.cors.response_headers(origin);
+      preflight = proxy::Cors::is_preflight(
+          req.method_string(), origin, req.value_of(http::field::access_control_request_method));
+      extra_headers_ = preflight
+                           ? sh_.cors.preflight_headers(
+                                 origin, req.value_of(http::field::access_control_request_headers))
+                           : sh_.cors.response_headers(origin);
     }
+    if (route_.kind == router::RouteKind::proxy && !preflight && !sh_.rate_limiter.enabled()) {
+      return proxy();
+    }
+    return serve(preflight);
+  }
+
+  // The access log line and the metrics of the request, once it is served.
+  void log() const {
+    const auto& req = parser_;
+    observe::AccessRecord r;
+    r.method = req.method_string();
+    r.path = req.target();
+    r.status = status_;
+    r.endpoint = endpoint_ ? std::string_view(endpoint_->cfg.name) : std::string_view();
+    r.model = model_;
+    r.bytes_in = bytes_in_;
+    r.bytes_out = bytes_out_;
+    r.duration_ms = ms_since(start_);
+    r.ttfb_ms = first_byte_at_ == Clock::time_point{}
+                    ? 0
+                    : std::chrono::duration<double, std::milli>(first_byte_at_ - start_).count();
+    r.retries = retries_;
+    r.request_id = rid_;
+    r.client = peer_;
+    observe::log_access(r);
+
+    observe::RequestSample m;
+    m.endpoint = r.endpoint;
+    m.model = model_;
+    m.status = status_;
+    m.duration_s = r.duration_ms / 1000;
+    m.ttfb_s = r.ttfb_ms / 1000;
+    m.upstream_wait_s = std::chrono::duration<double>(upstream_wait_).count();
+    m.usage = usage_.result();
+    sh_.metrics.record_request(m);
+  }
+
+ private:
+  // run() for everything but a plain proxied request: CORS preflights, rate limits, the
+  // gateway's own routes.
+  task<bool> serve(bool preflight) {
+    const auto& req = parser_;
+    if (preflight) co_return co_await answer(http::status::no_content, "");
     if (sh_.rate_limiter.enabled()) {
-      if (auto refused = co_await over_rate_limits()) {
-        log();
-        co_return *refused;
-      }
+      if (auto refused = co_await over_rate_limits()) co_return *refused;
     }
     if (router::is_internal(route_.kind)) {
       // The socket's peer decides, never X-Forwarded-For.
       const auto decision =
           sh_.internal_access.check(peer_, req.value_of(http::field::authorization));
       if (decision == observe::AccessPolicy::Decision::forbidden) {
-        keep = co_await answer_error(http::status::forbidden, "permission_error",
-                                     "/internal/* is not open to " + peer_);
-        log();
-        co_return keep;
+        co_return co_await answer_error(http::status::forbidden, "permission_error",
+                                        "/internal/* is not open to " + peer_);
       }
       if (decision == observe::AccessPolicy::Decision::unauthorized) {
         extra_headers_.emplace_back("WWW-Authenticate", "Bearer");
-        keep = co_await answer_error(http::status::unauthorized, "authentication_error",
-                                     "/internal/* needs the configured bearer token");
-        log();
-        co_return keep;
+        co_return co_await answer_error(http::status::unauthorized, "authentication_error",
+                                        "/internal/* needs the configured bearer token");
       }
     }
+    bool keep = false;
     switch (route_.kind) {
       case router::RouteKind::proxy:
         keep = co_await proxy();
@@ -388,11 +424,9 @@ class Exchange {
                                      "no route for " + std::string(req.target()));
         break;
     }
-    log();
     co_return keep;
   }
 
- private:
   // Global and per-client token buckets (server.rate_limits). When over, answers 429 and returns
   // whether the connection stays open; nullopt when the request may go on.
   task<std::optional<bool>> over_rate_limits() {
@@ -759,90 +793,28 @@ class Exchange {
     co_return ec;
   }
 
-  // Everything after the upstream's response headers.
+  // Everything after the upstream's response headers. (The rare paths are functions of their
+  // own: what lives in a coroutine's frame makes it larger, and Asio keeps frames of up to 1 KB
+  // for reuse.)
   task<Outcome> respond(proxy::UpstreamStream& upstream, response_parser_t& rp) {
     upstream_status_ = rp.status();
-    const bool retryable_status = upstream_status_ == 502 || upstream_status_ == 503 ||
-                                  upstream_status_ == 504 || upstream_status_ == 429;
-    // The fields decisions depend on, in one pass by field code (a lookup by name is a search
-    // of Beast's case-insensitive set each).
-    std::string_view content_type, connection;
-    bool content_type_seen = false, connection_seen = false;
-    for (const auto& f : rp.fields()) {
-      if (f.name == http::field::content_type && !content_type_seen) {
-        content_type = f.value;
-        content_type_seen = true;
-      } else if (f.name == http::field::connection && !connection_seen) {
-        connection = f.value;
-        connection_seen = true;
-      }
-    }
-    const bool is_json = content_type.find("json") != std::string_view::npos;
+    const auto decisive = decisive_fields(rp);
     const auto cl = rp.content_length();
 
     // A JSON error small enough to hold: read it whole to decide on retry and to add context.
     std::string error_body;
     bool have_error_body = false;
     if (upstream_status_ >= 400 && !rp.is_done() && (!cl || *cl <= kMaxErrorBody)) {
-      while (!rp.is_done() && error_body.size() <= kMaxErrorBody) {
-        auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
-        if (!r) {
-          r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
-                                          cfg_.proxy.read_timeout);
-        }
-        const auto [ec, n] = *r;
-        error_body.append(bufs_.piece.data(), n);
-        if (ec) {
-          if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
-          last_error_ =
-              "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
-          transport_failure();
-          co_return Outcome::retry;
-        }
-      }
+      if (auto gave_up = co_await read_error_body(upstream, rp, error_body)) co_return *gave_up;
       have_error_body = rp.is_done();
-    }
-    if (retryable_status && have_error_body) {
-      const bool no_deployments = upstream_status_ != 429 ||
-                                  error_body.find("No deployments available") != std::string::npos;
-      if (no_deployments && can_replay() && more_attempts_allowed() &&
-          sh_.pool.has_candidate(model_, tried_)) {
-        last_error_ =
-            "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(upstream_status_);
-        finish_upstream(upstream, rp);
-        co_return Outcome::retry;
-      }
-    }
-    if (have_error_body && is_json) {
-      const std::string provider = provider_of_model();
-      if (auto enriched =
-              observe::enrich_upstream_error(error_body, provider, endpoint_->cfg.name)) {
-        error_body = std::move(*enriched);
-      }
+      if (have_error_body && retry_after_error(upstream, rp, error_body)) co_return Outcome::retry;
+      if (have_error_body) enrich_error(error_body, decisive.content_type);
     }
 
-    const bool head = parser_.method() == http::verb::head;
-    const int s = upstream_status_;
-    const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
-    status_ = s;
-    // Chunked stays chunked, a length stays a length; a close-delimited upstream body is re-framed
-    // as chunked for keep-alive clients. HTTP/1.0 clients cannot read chunks: theirs ends with
-    // the connection.
-    chunked_out_ = false;
-    std::optional<std::uint64_t> length;
-    if (have_error_body) {
-      length = error_body.size();
-    } else if (!bodiless) {
-      if (cl && !rp.chunked()) {
-        length = *cl;
-      } else if (parser_.version() >= 11) {
-        chunked_out_ = true;
-      } else {
-        client_keep_alive_ = false;
-      }
-    }
-    write_response_head(rp, connection, length, bodiless && !have_error_body);
-    const bool sse = content_type.substr(0, kSse.size()) == kSse;
+    frame_response(
+        rp, decisive.connection, cl,
+        have_error_body ? std::optional<std::uint64_t>(error_body.size()) : std::nullopt);
+    const bool sse = decisive.content_type.substr(0, kSse.size()) == kSse;
     if (sse && watch_) watch_->start_watch();
     body_sent_ = false;
 
@@ -893,6 +865,99 @@ class Exchange {
     co_return Outcome::done;
   }
 
+  struct DecisiveFields {
+    std::string_view content_type, connection;
+  };
+  // The fields decisions depend on, in one pass by field code.
+  static DecisiveFields decisive_fields(const response_parser_t& rp) {
+    DecisiveFields d;
+    bool content_type_seen = false, connection_seen = false;
+    for (const auto& f : rp.fields()) {
+      if (f.name == http::field::content_type && !content_type_seen) {
+        d.content_type = f.value;
+        content_type_seen = true;
+      } else if (f.name == http::field::connection && !connection_seen) {
+        d.connection = f.value;
+        connection_seen = true;
+      }
+    }
+    return d;
+  }
+
+  // Reads an upstream error body (up to kMaxErrorBody) into `body`; the outcome when the upstream
+  // or the client failed meanwhile.
+  task<std::optional<Outcome>> read_error_body(proxy::UpstreamStream& upstream,
+                                               response_parser_t& rp, std::string& body) {
+    while (!rp.is_done() && body.size() <= kMaxErrorBody) {
+      auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
+      if (!r) {
+        r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
+                                        cfg_.proxy.read_timeout);
+      }
+      const auto [ec, n] = *r;
+      body.append(bufs_.piece.data(), n);
+      if (ec) {
+        if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
+        last_error_ =
+            "endpoint " + endpoint_->cfg.name + " failed sending its error: " + ec.message();
+        transport_failure();
+        co_return Outcome::retry;
+      }
+    }
+    co_return std::nullopt;
+  }
+
+  // Whether a whole error answer (502/503/504, or LiteLLM's 429 "No deployments available") goes
+  // to another endpoint instead of the client; the upstream connection is done with if so.
+  bool retry_after_error(proxy::UpstreamStream& upstream, response_parser_t& rp,
+                         const std::string& body) {
+    const int s = upstream_status_;
+    if (s != 502 && s != 503 && s != 504 && s != 429) return false;
+    const bool no_deployments =
+        s != 429 || body.find("No deployments available") != std::string::npos;
+    if (!no_deployments || !can_replay() || !more_attempts_allowed() ||
+        !sh_.pool.has_candidate(model_, tried_)) {
+      return false;
+    }
+    last_error_ = "endpoint " + endpoint_->cfg.name + " answered " + std::to_string(s);
+    finish_upstream(upstream, rp);
+    return true;
+  }
+
+  // A JSON error body gets the provider and endpoint added.
+  void enrich_error(std::string& body, std::string_view content_type) const {
+    if (content_type.find("json") == std::string_view::npos) return;
+    if (auto enriched =
+            observe::enrich_upstream_error(body, provider_of_model(), endpoint_->cfg.name))
+      body = std::move(*enriched);
+  }
+
+  // The client's framing (status_, chunked_out_, keep-alive) and the response head, into
+  // bufs_.head. `error_length`: the length of an upstream error body read whole.
+  void frame_response(const response_parser_t& rp, std::string_view connection,
+                      boost::optional<std::uint64_t> cl,
+                      std::optional<std::uint64_t> error_length) {
+    const bool head = parser_.method() == http::verb::head;
+    const int s = upstream_status_;
+    const bool bodiless = head || s / 100 == 1 || s == 204 || s == 304;
+    status_ = s;
+    // Chunked stays chunked, a length stays a length; a close-delimited upstream body is re-framed
+    // as chunked for keep-alive clients. HTTP/1.0 clients cannot read chunks: theirs ends with
+    // the connection.
+    chunked_out_ = false;
+    std::optional<std::uint64_t> length = error_length;
+    if (!error_length && !bodiless) {
+      if (cl && !rp.chunked()) {
+        length = *cl;
+      } else if (parser_.version() >= 11) {
+        chunked_out_ = true;
+      } else {
+        client_keep_alive_ = false;
+      }
+    }
+    write_response_head(rp, connection, length, bodiless && !error_length);
+  }
+
   // The response head for the client, into bufs_.head: the upstream's fields without hop-by-hop
   // ones, its framing replaced by olla's (`length`, else chunked_out_, else none), X-Olla-*.
   void write_response_head(const response_parser_t& rp, std::string_view connection,
@@ -902,14 +967,13 @@ class Exchange {
     w.status_line(status, rp.reason().empty()
                               ? std::string_view(http::obsolete_reason(http::int_to_status(status)))
                               : rp.reason());
-    const auto tokens = proxy::connection_tokens(connection);
     for (const auto& f : rp.fields()) {
       const auto name = f.name_string;
       if (proxy::is_hop_by_hop(name) || f.name == http::field::transfer_encoding) continue;
       // Framing comes from what the parser decoded, never copied (a HEAD or 304 answer keeps the
       // length of the body it stands for).
       if (f.name == http::field::content_length && !keep_upstream_length) continue;
-      if (stamped(name) || proxy::is_listed(tokens, name)) continue;
+      if (stamped(name) || proxy::connection_lists(connection, name)) continue;
       w.field(name, f.value);
     }
     stamp(w);
@@ -1032,36 +1096,6 @@ class Exchange {
     }
     return std::any_of(extra_headers_.begin(), extra_headers_.end(),
                        [&](const auto& h) { return proxy::iequals(h.first, name); });
-  }
-
-  void log() const {
-    const auto& req = parser_;
-    observe::AccessRecord r;
-    r.method = req.method_string();
-    r.path = req.target();
-    r.status = status_;
-    r.endpoint = endpoint_ ? std::string_view(endpoint_->cfg.name) : std::string_view();
-    r.model = model_;
-    r.bytes_in = bytes_in_;
-    r.bytes_out = bytes_out_;
-    r.duration_ms = ms_since(start_);
-    r.ttfb_ms = first_byte_at_ == Clock::time_point{}
-                    ? 0
-                    : std::chrono::duration<double, std::milli>(first_byte_at_ - start_).count();
-    r.retries = retries_;
-    r.request_id = rid_;
-    r.client = peer_;
-    observe::log_access(r);
-
-    observe::RequestSample m;
-    m.endpoint = r.endpoint;
-    m.model = model_;
-    m.status = status_;
-    m.duration_s = r.duration_ms / 1000;
-    m.ttfb_s = r.ttfb_ms / 1000;
-    m.upstream_wait_s = std::chrono::duration<double>(upstream_wait_).count();
-    m.usage = usage_.result();
-    sh_.metrics.record_request(m);
   }
 
   // Model ids and paths are any bytes: invalid UTF-8 is replaced, never thrown on.
@@ -1225,7 +1259,9 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
       break;
     }
     Exchange exchange(client, buf, parser, bufs, worker, shared, peer);
-    if (!co_await exchange.run()) break;
+    const bool keep = co_await exchange.run();
+    exchange.log();
+    if (!keep) break;
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.close();

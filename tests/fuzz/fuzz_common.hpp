@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,6 +34,26 @@ inline std::vector<std::string_view> lines(std::string_view in, std::size_t max)
     in.remove_prefix(nl + 1);
   }
   out.push_back(in);
+  return out;
+}
+
+// The tokens of a Connection value, lower-cased: a plain reference for proxy::connection_lists.
+inline std::vector<std::string> connection_tokens(std::string_view value) {
+  std::vector<std::string> out;
+  std::string token;
+  const auto flush = [&] {
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.pop_back();
+    if (!token.empty()) out.push_back(token);
+    token.clear();
+  };
+  for (char c : value) {
+    if (c == ',') {
+      flush();
+    } else if (!token.empty() || (c != ' ' && c != '\t')) {
+      token += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+  }
+  flush();
   return out;
 }
 

@@ -99,13 +99,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   std::string lower(connection);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& token : proxy::connection_tokens(connection)) {
+  const auto tokens = olla::fuzz::connection_tokens(connection);
+  for (const auto& token : tokens) {
     FUZZ_CHECK(!token.empty() && token.find(',') == std::string::npos);
     FUZZ_CHECK(token.front() != ' ' && token.front() != '\t');
     FUZZ_CHECK(token.back() != ' ' && token.back() != '\t');
-    for (unsigned char c : token) FUZZ_CHECK(std::tolower(c) == c);
     FUZZ_CHECK(lower.find(token) != std::string::npos);  // taken from the value, lower-cased
+    FUZZ_CHECK(proxy::connection_lists(connection, token));
+    FUZZ_CHECK(proxy::connection_lists(connection, upper(token)));
   }
+  // A name is listed exactly when it is one of the tokens (case aside).
+  FUZZ_CHECK(proxy::connection_lists(connection, name) ==
+             std::any_of(tokens.begin(), tokens.end(),
+                         [&](const std::string& t) { return proxy::iequals(t, name); }));
 
   FUZZ_CHECK(proxy::is_hop_by_hop(name) == proxy::is_hop_by_hop(upper(name)));
   FUZZ_CHECK(proxy::iequals(name, upper(name)));

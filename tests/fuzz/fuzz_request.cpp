@@ -104,7 +104,7 @@ void check_upstream_sees(const std::string& wire, const proxy::RequestParser& in
   FUZZ_CHECK(up.body() == body);
   FUZZ_CHECK(up.method_string() == in.method_string());
   FUZZ_CHECK(up.target() == target);
-  const auto tokens = proxy::connection_tokens(in.value_of(http::field::connection));
+  const auto tokens = olla::fuzz::connection_tokens(in.value_of(http::field::connection));
   std::size_t hosts = 0, xff = 0;
   for (const auto& f : up) {
     const auto name = f.name_string();

@@ -3,20 +3,17 @@
 #include <chrono>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace olla::proxy {
 
 // Hop-by-hop headers (RFC 9110 7.6.1) plus the legacy Proxy-* family. Case-insensitive.
 bool is_hop_by_hop(std::string_view name);
 
-// The header names listed in a Connection header value, lower-cased ("close" and "keep-alive"
-// included; they name no header and removing them is harmless).
-std::vector<std::string> connection_tokens(std::string_view connection_value);
-
-// Whether a header named `name` is listed in `tokens` (connection_tokens() of a Connection
-// header): a listed header is hop-by-hop for that message and is not forwarded.
-bool is_listed(const std::vector<std::string>& tokens, std::string_view name);
+// Whether a Connection header value lists `name` (its comma-separated tokens, spaces trimmed,
+// compared case-insensitively): a listed header is hop-by-hop for that message and is not
+// forwarded. ("close" and "keep-alive" count as tokens too; they name no header that is kept.)
+// Nothing is allocated: it runs for each field of each message.
+bool connection_lists(std::string_view connection_value, std::string_view name);
 
 // "X-Forwarded-For" after adding the peer: "a, b" + peer.
 std::string append_forwarded_for(std::string_view existing, std::string_view peer);

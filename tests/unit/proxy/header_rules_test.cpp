@@ -6,7 +6,6 @@ namespace olla::proxy {
 namespace {
 
 using namespace std::chrono_literals;
-using Tokens = std::vector<std::string>;
 
 TEST(IsHopByHop, StandardHopHeaders) {
   for (const char* h : {"Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Connection",
@@ -37,17 +36,27 @@ TEST(IsHopByHop, EndToEndHeadersAreKept) {
   }
 }
 
-TEST(ConnectionTokens, SplitsTrimsAndLowerCases) {
-  EXPECT_EQ(connection_tokens("close, X-Foo , keep-alive"),
-            (Tokens{"close", "x-foo", "keep-alive"}));
+TEST(ConnectionLists, TokensTrimmedAndCaseInsensitive) {
+  const std::string_view v = "close, X-Foo , keep-alive";
+  EXPECT_TRUE(connection_lists(v, "x-foo"));
+  EXPECT_TRUE(connection_lists(v, "X-FOO"));
+  EXPECT_TRUE(connection_lists(v, "Close"));
+  EXPECT_TRUE(connection_lists(v, "Keep-Alive"));
+  EXPECT_FALSE(connection_lists(v, "X-Fo"));
+  EXPECT_FALSE(connection_lists(v, "X-Foo "));
+  EXPECT_FALSE(connection_lists(v, "X-Foo , keep-alive"));
 }
 
-TEST(ConnectionTokens, EmptyPiecesAndWhitespace) {
-  EXPECT_EQ(connection_tokens(""), Tokens{});
-  EXPECT_EQ(connection_tokens(" , ,\t,"), Tokens{});
-  EXPECT_EQ(connection_tokens("Upgrade"), Tokens{"upgrade"});
-  EXPECT_EQ(connection_tokens(",,a,,\tB\t,,"), (Tokens{"a", "b"}));
-  EXPECT_EQ(connection_tokens("keep-alive,X-Secret"), (Tokens{"keep-alive", "x-secret"}));
+TEST(ConnectionLists, EmptyPiecesAndWhitespace) {
+  EXPECT_FALSE(connection_lists("", ""));
+  EXPECT_FALSE(connection_lists(" , ,\t,", ""));
+  EXPECT_FALSE(connection_lists("", "Upgrade"));
+  EXPECT_TRUE(connection_lists("Upgrade", "upgrade"));
+  EXPECT_TRUE(connection_lists(",,a,,\tB\t,,", "A"));
+  EXPECT_TRUE(connection_lists(",,a,,\tB\t,,", "b"));
+  EXPECT_FALSE(connection_lists(",,a,,\tB\t,,", "a,"));
+  EXPECT_TRUE(connection_lists("keep-alive,X-Secret", "x-secret"));
+  EXPECT_FALSE(connection_lists("keep-alive X-Secret", "x-secret"));  // one token with a space
 }
 
 TEST(AppendForwardedFor, FirstHop) { EXPECT_EQ(append_forwarded_for("", "10.0.0.1"), "10.0.0.1"); }
