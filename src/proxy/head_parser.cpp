@@ -1,92 +1,343 @@
 #include "head_parser.hpp"
 
+#include <emmintrin.h>  // SSE2, part of x86-64
+
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace olla::proxy {
 
 namespace http = boost::beast::http;
+using boost::system::error_code;
 
-template <bool isRequest>
-HeadParser<isRequest>::HeadParser(Storage& storage) : s_(storage) {
-  s_.bytes.clear();
-  s_.fields.clear();
-  s_.spans.clear();
+namespace detail {
+
+HeadState::HeadState(HeadStorage& storage) : s(storage) { reset(); }
+
+void HeadState::reset() {
+  s.bytes.clear();
+  s.fields.clear();
+  s.spans.clear();
+  first_at = first_size = second_at = second_size = 0;
 }
 
-template <bool isRequest>
-std::size_t HeadParser<isRequest>::keep(string_view s) {
-  const auto at = s_.bytes.size();
-  s_.bytes.append(s.data(), s.size());
+std::size_t HeadState::keep(std::string_view v) {
+  const auto at = s.bytes.size();
+  s.bytes.append(v.data(), v.size());
   return at;
 }
 
+void HeadState::add_field(http::field name, std::string_view name_string, std::string_view value) {
+  // Trailer fields of a chunked body come after the head is complete and its views are taken:
+  // they are not kept (the relay writes its own last chunk, without trailers), and `bytes` must
+  // not grow under those views.
+  if (header_done) return;
+  const auto name_at = keep(name_string);
+  const auto value_at = keep(value);
+  s.spans.push_back({name, name_at, name_string.size(), value_at, value.size()});
+}
+
+void HeadState::done() {
+  header_done = true;
+  const std::string_view bytes = s.bytes;
+  first = bytes.substr(first_at, first_size);
+  second = bytes.substr(second_at, second_size);
+  s.fields.reserve(s.spans.size());
+  for (const auto& sp : s.spans) {
+    s.fields.push_back({sp.name, bytes.substr(sp.name_at, sp.name_size),
+                        bytes.substr(sp.value_at, sp.value_size)});
+  }
+}
+
+// As http::buffer_body's reader: what fits in the caller's buffer, need_buffer for the rest.
+std::size_t HeadState::take_body(std::string_view b, error_code& ec) {
+  if (!body) {
+    ec = http::error::need_buffer;
+    return 0;
+  }
+  const auto n = std::min(room, b.size());
+  if (n) std::memcpy(body, b.data(), n);
+  body += n;
+  room -= n;
+  if (n < b.size()) ec = http::error::need_buffer;
+  return n;
+}
+
+template <bool isRequest>
+void BeastHead<isRequest>::on_request_impl(http::verb method, string_view method_string,
+                                           string_view target, int version, error_code&) {
+  st_.method = method;
+  st_.version = version;
+  st_.first_at = st_.keep(method_string);
+  st_.first_size = method_string.size();
+  st_.second_at = st_.keep(target);
+  st_.second_size = target.size();
+}
+
+template <bool isRequest>
+void BeastHead<isRequest>::on_response_impl(int code, string_view reason, int version,
+                                            error_code&) {
+  st_.status = code;
+  st_.version = version;
+  st_.first_at = st_.keep(reason);
+  st_.first_size = reason.size();
+}
+
+template <bool isRequest>
+void BeastHead<isRequest>::on_field_impl(http::field name, string_view name_string,
+                                         string_view value, error_code&) {
+  st_.add_field(name, name_string, value);
+}
+
+template class BeastHead<true>;
+template class BeastHead<false>;
+
+}  // namespace detail
+
+namespace {
+
+// RFC 9110 tchar, as Beast's is_token_char.
+constexpr std::array<bool, 256> kToken = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 32] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+// A request target's bytes, as Beast's is_pathchar: all but controls, space and DEL.
+bool is_pathchar(unsigned char c) { return c > 0x20 && c != 0x7f; }
+
+// The first byte from p that ends a field value or reason phrase as Beast's parse_token_to_eol
+// sees it (a control other than HTAB, or DEL), or e. 16 bytes a step.
+const char* text_end(const char* p, const char* e) {
+  const __m128i space = _mm_set1_epi8(0x20), tab = _mm_set1_epi8('\t'), del = _mm_set1_epi8(0x7f);
+  const __m128i minus_one = _mm_set1_epi8(-1);
+  while (e - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // 0x00-0x1f as signed bytes are 0..31; 0x80-0xff are negative and allowed.
+    const __m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, minus_one), _mm_cmplt_epi8(v, space));
+    const __m128i stop =
+        _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, tab), ctl), _mm_cmpeq_epi8(v, del));
+    if (const int mask = _mm_movemask_epi8(stop))
+      return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+  for (; p < e; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return p;
+  }
+  return e;
+}
+
+// "HTTP/1.0" or "HTTP/1.1" (the only versions Beast accepts): 10 or 11, else 0.
+int version_at(const char* p) {
+  if (std::memcmp(p, "HTTP/1.", 7) != 0) return 0;
+  return p[7] == '1' ? 11 : p[7] == '0' ? 10 : 0;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 template <bool isRequest>
 std::string_view HeadParser<isRequest>::value_of(http::field name) const {
-  for (const auto& f : s_.fields) {
+  for (const auto& f : st_.s.fields) {
     if (f.name == name) return f.value;
   }
   return {};
 }
 
 template <bool isRequest>
-void HeadParser<isRequest>::on_request_impl(http::verb method, string_view method_string,
-                                            string_view target, int version, error_code&) {
-  method_ = method;
-  version_ = version;
-  keep(method_string);  // at 0
-  first_size_ = method_string.size();
-  keep(target);
-  second_size_ = target.size();
+bool HeadParser<isRequest>::keep_alive() const {
+  if (beast_) return beast_->keep_alive();
+  return st_.version >= 11 ? !close_ : keep_alive_token_;
 }
 
 template <bool isRequest>
-void HeadParser<isRequest>::on_response_impl(int code, string_view reason, int version,
-                                             error_code&) {
-  status_ = code;
-  version_ = version;
-  keep(reason);  // at 0
-  first_size_ = reason.size();
+std::size_t HeadParser<isRequest>::to_beast(boost::asio::const_buffer buffer, error_code& ec) {
+  st_.reset();
+  st_.version = st_.status = 0;
+  st_.method = http::verb::unknown;
+  beast_.emplace(st_);
+  beast_->header_limit(header_limit_);
+  beast_->body_limit(body_limit_);
+  if (skip_) beast_->skip(true);
+  return beast_->put(buffer, ec);
 }
 
 template <bool isRequest>
-void HeadParser<isRequest>::on_field_impl(http::field name, string_view name_string,
-                                          string_view value, error_code&) {
-  // Trailer fields of a chunked body come after the head is complete and its views are taken:
-  // they are not kept (the relay writes its own last chunk, without trailers), and `bytes` must
-  // not grow under those views.
-  if (header_done_) return;
-  const auto name_at = keep(name_string);
-  const auto value_at = keep(value);
-  s_.spans.push_back({name, name_at, name_string.size(), value_at, value.size()});
-}
-
-template <bool isRequest>
-void HeadParser<isRequest>::on_header_impl(error_code&) {
-  header_done_ = true;
-  const std::string_view bytes = s_.bytes;
-  first_ = bytes.substr(0, first_size_);
-  second_ = bytes.substr(first_size_, second_size_);
-  s_.fields.reserve(s_.spans.size());
-  for (const auto& sp : s_.spans) {
-    s_.fields.push_back({sp.name, bytes.substr(sp.name_at, sp.name_size),
-                         bytes.substr(sp.value_at, sp.value_size)});
+std::size_t HeadParser<isRequest>::put(boost::asio::const_buffer buffer, error_code& ec) {
+  if (beast_) return beast_->put(buffer, ec);
+  const auto* p = static_cast<const char*>(buffer.data());
+  const auto n = buffer.size();
+  ec = {};
+  switch (mode_) {
+    case Mode::fresh: {
+      if (n == 0) {
+        ec = http::error::need_more;
+        return 0;
+      }
+      const auto head = fast_head(p, n);
+      if (head == 0) return to_beast(buffer, ec);
+      return head;
+    }
+    case Mode::body: {
+      const auto used =
+          st_.take_body({p, static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n))}, ec);
+      remaining_ -= used;
+      if (remaining_ == 0) mode_ = Mode::done;
+      return used;
+    }
+    case Mode::done:
+      break;
   }
+  ec = http::error::stale_parser;
+  return 0;
 }
 
-// As http::buffer_body's reader: what fits in the caller's buffer, need_buffer for the rest.
 template <bool isRequest>
-std::size_t HeadParser<isRequest>::take_body(string_view body, error_code& ec) {
-  if (!body_) {
-    ec = http::error::need_buffer;
-    return 0;
+void HeadParser<isRequest>::put_eof(error_code& ec) {
+  if (beast_) return beast_->put_eof(ec);
+  // A fast-path message has a length: ending before it is whole is a partial message.
+  ec = mode_ == Mode::done ? error_code{} : error_code(http::error::partial_message);
+}
+
+// The fast path: the head, if it is all in [data, data + n) within the header limit and in the
+// plain form, parsed as Beast would; returns its length (the body is parsed by later puts), or 0
+// when Beast is to parse the message. Nothing is kept until the head is taken.
+template <bool isRequest>
+std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
+  const char* p = data;
+  const char* const e = data + std::min<std::size_t>(n, header_limit_);
+  auto& spans = st_.s.spans;
+  spans.clear();
+  std::size_t first_at = 0, first_size = 0, second_at = 0, second_size = 0;
+  const auto at = [&](const char* q) { return static_cast<std::size_t>(q - data); };
+
+  // The start line.
+  int version = 0;
+  unsigned status = 0;
+  if constexpr (isRequest) {
+    while (p < e && kToken[static_cast<unsigned char>(*p)]) ++p;
+    if (p == data || p == e || *p != ' ') return 0;
+    first_size = at(p);
+    second_at = at(++p);
+    while (p < e && is_pathchar(static_cast<unsigned char>(*p))) ++p;
+    if (at(p) == second_at || e - p < 11 || *p != ' ') return 0;
+    second_size = at(p) - second_at;
+    version = version_at(++p);
+    if (version == 0 || p[8] != '\r' || p[9] != '\n') return 0;
+    p += 10;
+  } else {
+    if (e - p < 13) return 0;
+    version = version_at(p);
+    if (version == 0 || p[8] != ' ') return 0;
+    p += 9;
+    for (int i = 0; i < 3; ++i, ++p) {
+      if (*p < '0' || *p > '9') return 0;
+      status = status * 10 + static_cast<unsigned>(*p - '0');
+    }
+    if (*p++ != ' ') return 0;
+    first_at = at(p);
+    p = text_end(p, e);
+    if (e - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
+    first_size = at(p) - first_at;
+    p += 2;
   }
-  const auto n = std::min(room_, body.size());
-  if (n) std::memcpy(body_, body.data(), n);
-  body_ += n;
-  room_ -= n;
-  if (n < body.size()) ec = http::error::need_buffer;
-  return n;
+
+  // The fields, and what decides about the framing.
+  bool close = false, keep_alive = false;
+  boost::optional<std::uint64_t> length;
+  for (;;) {
+    if (e - p < 2) return 0;
+    if (p[0] == '\r') {
+      if (p[1] != '\n') return 0;
+      p += 2;
+      break;
+    }
+    const char* const name = p;
+    while (p < e && kToken[static_cast<unsigned char>(*p)]) ++p;
+    if (p == name || p == e || *p != ':') return 0;
+    const std::string_view name_string(name, static_cast<std::size_t>(p - name));
+    ++p;
+    while (p < e && (*p == ' ' || *p == '\t')) ++p;
+    const char* const value = p;
+    p = text_end(p, e);
+    // CRLF, and a next line that does not continue this one (obs-fold is left to Beast).
+    if (e - p < 3 || p[0] != '\r' || p[1] != '\n' || p[2] == ' ' || p[2] == '\t') return 0;
+    const char* end = p;
+    while (end > value && (end[-1] == ' ' || end[-1] == '\t')) --end;
+    const std::string_view v(value, static_cast<std::size_t>(end - value));
+    p += 2;
+
+    const auto code = http::string_to_field(name_string);
+    switch (code) {
+      case http::field::connection:
+        if (iequals_ascii(v, "close")) {
+          close = true;
+        } else if (iequals_ascii(v, "keep-alive")) {
+          keep_alive = true;
+        } else {
+          return 0;
+        }
+        break;
+      case http::field::content_length: {
+        if (length || v.empty() || v.size() > 19) return 0;
+        std::uint64_t len = 0;
+        for (char c : v) {
+          if (c < '0' || c > '9') return 0;
+          len = len * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        length = len;
+        break;
+      }
+      case http::field::transfer_encoding:
+      case http::field::proxy_connection:
+        return 0;
+      default:
+        break;
+    }
+    spans.push_back({code, at(name), name_string.size(), at(value), v.size()});
+  }
+
+  // The framing: no body, or one of a known length (chunked and close-delimited go to Beast).
+  bool body = false;
+  if constexpr (isRequest) {
+    body = !skip_ && length && *length > 0;
+  } else {
+    const bool bodiless = skip_ || status / 100 == 1 || status == 204 || status == 304;
+    if (!bodiless && !length) return 0;
+    body = !bodiless && *length > 0;
+  }
+  if (length && body_limit_ && *length > *body_limit_) return 0;
+
+  // Taken: the head's bytes into the storage, the views into them.
+  const std::size_t size = at(p);
+  st_.s.bytes.assign(data, size);
+  st_.s.fields.clear();
+  st_.version = version;
+  st_.status = static_cast<int>(status);
+  if constexpr (isRequest) st_.method = http::string_to_verb({data, first_size});
+  st_.first_at = first_at;
+  st_.first_size = first_size;
+  st_.second_at = second_at;
+  st_.second_size = second_size;
+  st_.done();
+  close_ = close;
+  keep_alive_token_ = keep_alive;
+  length_ = length;
+  remaining_ = body ? *length : 0;
+  mode_ = body ? Mode::body : Mode::done;
+  return size;
 }
 
 template class HeadParser<true>;

@@ -50,8 +50,8 @@ bool is_http_parse_error(const error_code& ec) {
 
 // Parses what `buf` holds into `p`: http::error::need_more when the parser wants more bytes
 // than that. No I/O: what a kept-alive connection's read brought is often the whole message.
-template <bool isRequest>
-error_code parse_buffered(beast::flat_buffer& buf, http::basic_parser<isRequest>& p) {
+template <typename Parser>
+error_code parse_buffered(beast::flat_buffer& buf, Parser& p) {
   if (buf.size() == 0) return http::error::need_more;
   error_code ec;
   buf.consume(p.put(buf.data(), ec));
@@ -63,10 +63,9 @@ error_code parse_buffered(beast::flat_buffer& buf, http::basic_parser<isRequest>
 // http::async_read_some / async_read_header without their layers of composed operations and the
 // post they make when the bytes were already there (callers try parse_buffered first). A peer that
 // closes mid-message ends a close-delimited body.
-template <typename Stream, bool isRequest>
-task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf,
-                                http::basic_parser<isRequest>& p, config::Duration timeout,
-                                bool header) {
+template <typename Stream, typename Parser>
+task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
+                                config::Duration timeout, bool header) {
   s.expires_after(timeout);
   for (;;) {
     const auto size = beast::read_size(buf, 65536);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "../../src/proxy/upstream_request.hpp"
-#include "fuzz_common.hpp"
+#include "fuzz_head.hpp"
 #include "olla/config/config.hpp"
 #include "olla/limits/rate_limiter.hpp"
 #include "olla/observe/error.hpp"
@@ -60,6 +60,10 @@ struct Fixtures {
 Fixtures& fixtures() {
   static Fixtures f;
   return f;
+}
+
+std::uint32_t parser_header_limit(const Fixtures& fx) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(fx.server.max_header_size, UINT32_MAX));
 }
 
 // Names olla itself writes on the upstream request, whatever the client listed in Connection.
@@ -131,18 +135,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // session(): async_read_header with the configured limits.
   static proxy::RequestParser::Storage storage;  // the connection's, reused
   proxy::RequestParser parser(storage);
-  parser.header_limit(
-      static_cast<std::uint32_t>(std::min<std::uint64_t>(fx.server.max_header_size, UINT32_MAX)));
+  parser.header_limit(parser_header_limit(fx));
   parser.body_limit(fx.server.max_body_size);
-  parser.eager(false);
-  error_code ec;
+  // Beast's own parser on the same bytes: the same verdict, and the same head.
+  http::request_parser<http::empty_body> theirs;
+  theirs.header_limit(parser_header_limit(fx));
+  theirs.body_limit(fx.server.max_body_size);
+  error_code ec, their_ec;
+  std::string_view their_rest = rest;
   while (!parser.is_header_done()) {
     const auto n = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
+    const auto m = theirs.put(boost::asio::buffer(their_rest.data(), their_rest.size()), their_ec);
+    FUZZ_CHECK(ec == their_ec);
+    FUZZ_CHECK(n == m);
     rest.remove_prefix(n);
+    their_rest.remove_prefix(m);
     if (ec) return 0;  // need_more: the client has not sent the whole header; else a 400/431
     if (n == 0) return 0;
   }
+  FUZZ_CHECK(theirs.is_header_done());
   const auto& req = parser;
+  {
+    const auto& t = theirs.get();
+    FUZZ_CHECK(t.method_string() == req.method_string());
+    FUZZ_CHECK(t.method() == req.method());
+    FUZZ_CHECK(t.target() == req.target());
+    FUZZ_CHECK(static_cast<int>(t.version()) == req.version());
+    olla::fuzz::check_same_fields(olla::fuzz::copy_fields(t), req.fields());
+    FUZZ_CHECK(theirs.keep_alive() == req.keep_alive());
+    FUZZ_CHECK(theirs.content_length() == req.content_length());
+    FUZZ_CHECK(theirs.chunked() == req.chunked());
+    FUZZ_CHECK(theirs.is_done() == req.is_done());
+  }
 
   // Exchange::run(): route, CORS, the rate limiter.
   // As run_session(): one Transfer-Encoding, exactly "chunked", or none; anything else is a 400.

@@ -13,8 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "../../src/proxy/head_parser.hpp"
-#include "fuzz_common.hpp"
+#include "fuzz_head.hpp"
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -87,18 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   };
   point();
   // Their fields as the head ended: basic_fields later takes a chunked body's trailers too.
-  std::vector<std::tuple<http::field, std::string, std::string>> their_head;
+  olla::fuzz::BeastFields their_head;
   const auto a = feed(
       theirs, in, step,
       [&](std::string& body) {
         body.append(their_buf.data(), their_buf.size() - theirs.get().body().size);
         point();
       },
-      [&] {
-        for (const auto& f : theirs.get()) {
-          their_head.emplace_back(f.name(), std::string(f.name_string()), std::string(f.value()));
-        }
-      });
+      [&] { their_head = olla::fuzz::copy_fields(theirs.get()); });
 
   olla::proxy::ResponseParser::Storage storage;
   olla::proxy::ResponseParser ours(storage);
@@ -123,31 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              (ours.reason().empty()
                   ? std::string_view(http::obsolete_reason(http::int_to_status(status)))
                   : ours.reason()));
-  // Ours keeps the fields in wire order; basic_fields puts a field after the last one of the same
-  // name (case-insensitive). Grouped that way, ours must be theirs exactly.
-  const auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
-  std::vector<std::string> first_seen;
-  std::vector<std::pair<std::size_t, std::size_t>> order;  // (group, wire position)
-  for (std::size_t k = 0; k < ours.fields().size(); ++k) {
-    const auto name = lower(ours.fields()[k].name_string);
-    auto at = std::find(first_seen.begin(), first_seen.end(), name);
-    if (at == first_seen.end()) at = first_seen.insert(first_seen.end(), name);
-    order.emplace_back(static_cast<std::size_t>(at - first_seen.begin()), k);
-  }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  FUZZ_CHECK(their_head.size() == order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const auto& [name, name_string, value] = their_head[i];
-    const auto& g = ours.fields()[order[i].second];
-    FUZZ_CHECK(name == g.name);
-    FUZZ_CHECK(name_string == g.name_string);
-    FUZZ_CHECK(value == g.value);
-  }
+  olla::fuzz::check_same_fields(their_head, ours.fields());
   FUZZ_CHECK(theirs.chunked() == ours.chunked());
   FUZZ_CHECK(theirs.content_length() == ours.content_length());
   if (a.ok) {

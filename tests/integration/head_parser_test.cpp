@@ -1,12 +1,17 @@
 // proxy::HeadParser (RequestParser, ResponseParser): Beast's grammar with a head kept as views
 // into one reused string, and the body written into the caller's buffer like http::buffer_body.
-// Fed a byte at a time as well as whole, the way the relay meets short reads.
+// Fed a byte at a time as well as whole, the way the relay meets short reads: a head that arrives
+// whole takes the fast path, one in pieces goes to Beast's parser, and both must agree.
 #include "../../src/proxy/head_parser.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/optional/optional_io.hpp>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace olla::proxy {
 namespace {
@@ -195,6 +200,187 @@ TEST(ResponseParser, MalformedHeadIsAnError) {
   const auto r = parse(p, "HTTP/1.1 200 OK\r\nBad Field\r\n\r\n", 64, 64);
   EXPECT_TRUE(r.ec);
   EXPECT_NE(r.ec, http::error::need_more);
+}
+
+// What a test compares between two parses of the same message.
+struct Seen {
+  int version, status;
+  std::string method, target, reason;
+  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<http::field> codes;
+  bool keep_alive, chunked;
+  boost::optional<std::uint64_t> length;
+  std::string body;
+  bool operator==(const Seen&) const = default;
+};
+template <typename Parser>
+Seen seen(const Parser& p, const Parsed& r) {
+  Seen s{p.version(),        0,     {}, {}, {}, {}, {}, p.keep_alive(), p.chunked(),
+         p.content_length(), r.body};
+  if constexpr (std::is_same_v<Parser, RequestParser>) {
+    s.method = p.method_string();
+    s.target = p.target();
+  } else {
+    s.status = p.status();
+    s.reason = p.reason();
+  }
+  for (const auto& f : p.fields()) {
+    s.fields.emplace_back(f.name_string, f.value);
+    s.codes.push_back(f.name);
+  }
+  return s;
+}
+
+// Whole (the fast path, when the message is in its plain form) and a byte at a time (Beast's
+// parser): the same head, framing and body.
+template <typename Parser>
+Seen same_whole_and_in_pieces(const std::string& wire) {
+  typename Parser::Storage whole_storage, pieces_storage;
+  Parser whole(whole_storage), pieces(pieces_storage);
+  const auto a = parse(whole, wire, wire.size(), 4096);
+  const auto b = parse(pieces, wire, 1, 3);
+  EXPECT_FALSE(a.ec) << a.ec.message() << "\n" << wire;
+  EXPECT_FALSE(b.ec) << b.ec.message() << "\n" << wire;
+  EXPECT_TRUE(whole.is_done()) << wire;
+  EXPECT_TRUE(pieces.is_done()) << wire;
+  const auto s = seen(whole, a);
+  EXPECT_EQ(s, seen(pieces, b)) << wire;
+  return s;
+}
+
+TEST(RequestParser, PlainRequestWholeAndInPiecesAgree) {
+  const auto s = same_whole_and_in_pieces<RequestParser>(
+      "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:40114\r\n"
+      "User-Agent: OpenAI/JS 4.0\r\ncontent-type:application/json \t\r\n"
+      "X-Empty:\r\nAuthorization: Bearer sk-\xc3\xa9t\xe9\r\nContent-Length: 0013\r\n\r\n"
+      "{\"model\":\"x\"}");
+  EXPECT_EQ(s.method, "POST");
+  EXPECT_EQ(s.target, "/olla/litellm/v1/chat/completions");
+  EXPECT_EQ(s.version, 11);
+  EXPECT_TRUE(s.keep_alive);
+  ASSERT_EQ(s.fields.size(), 6u);
+  EXPECT_EQ(s.fields[2], (std::pair<std::string, std::string>{"content-type", "application/json"}));
+  EXPECT_EQ(s.codes[2], http::field::content_type);
+  EXPECT_EQ(s.fields[3].second, "");
+  EXPECT_EQ(s.codes[3], http::field::unknown);
+  EXPECT_EQ(s.fields[4].second, "Bearer sk-\xc3\xa9t\xe9") << "8-bit bytes are field text";
+  EXPECT_EQ(s.length, boost::optional<std::uint64_t>(13));
+  EXPECT_EQ(s.body, "{\"model\":\"x\"}");
+}
+
+TEST(RequestParser, ConnectionAndVersionDecideKeepAlive) {
+  EXPECT_FALSE(
+      same_whole_and_in_pieces<RequestParser>("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n")
+          .keep_alive);
+  EXPECT_TRUE(
+      same_whole_and_in_pieces<RequestParser>("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
+          .keep_alive);
+  EXPECT_FALSE(same_whole_and_in_pieces<RequestParser>("GET / HTTP/1.0\r\n\r\n").keep_alive);
+  EXPECT_TRUE(
+      same_whole_and_in_pieces<RequestParser>("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+          .keep_alive);
+  // A token list the fast path leaves to Beast.
+  EXPECT_FALSE(same_whole_and_in_pieces<RequestParser>(
+                   "GET / HTTP/1.1\r\nConnection: Upgrade, close\r\nUpgrade: h2c\r\n\r\n")
+                   .keep_alive);
+}
+
+TEST(RequestParser, FormsTheFastPathLeavesToBeast) {
+  // A folded line, a Content-Length list, chunked framing, a Transfer-Encoding other than chunked.
+  EXPECT_EQ(same_whole_and_in_pieces<RequestParser>(
+                "GET / HTTP/1.1\r\nX-A: one\r\n  two\r\nX-B: 3\r\n\r\n")
+                .fields[0]
+                .second,
+            "one two");
+  EXPECT_EQ(
+      same_whole_and_in_pieces<RequestParser>("POST / HTTP/1.1\r\nContent-Length: 2, 2\r\n\r\nok")
+          .body,
+      "ok");
+  EXPECT_TRUE(same_whole_and_in_pieces<RequestParser>(
+                  "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+                  .chunked);
+  EXPECT_EQ(
+      same_whole_and_in_pieces<RequestParser>("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n")
+          .body,
+      "");
+}
+
+TEST(ResponseParser, PlainResponsesWholeAndInPiecesAgree) {
+  const auto s = same_whole_and_in_pieces<ResponseParser>(
+      "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nConnection: keep-alive\r\n\r\n{}");
+  EXPECT_EQ(s.status, 200);
+  EXPECT_EQ(s.reason, "OK");
+  EXPECT_TRUE(s.keep_alive);
+  EXPECT_EQ(s.body, "{}");
+  // No body whatever the length says: 204, 304, 1xx.
+  EXPECT_EQ(same_whole_and_in_pieces<ResponseParser>(
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n")
+                .length,
+            boost::optional<std::uint64_t>(10));
+  EXPECT_EQ(same_whole_and_in_pieces<ResponseParser>("HTTP/1.1 204 \r\n\r\n").reason, "");
+  // Close-delimited: Beast's, ended by put_eof.
+  ResponseParser::Storage storage;
+  ResponseParser p(storage);
+  const auto r = parse(p, "HTTP/1.0 200 OK\r\n\r\nbody", 64, 64);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  ASSERT_TRUE(p.is_header_done());
+  EXPECT_FALSE(p.is_done());
+  error_code ec;
+  p.put_eof(ec);
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(p.is_done());
+  EXPECT_EQ(r.body, "body");
+}
+
+TEST(ResponseParser, ResponseToHeadHasNoBody) {
+  ResponseParser::Storage storage;
+  ResponseParser p(storage);
+  p.skip(true);
+  const auto r = parse(p, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", 64, 64);
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_TRUE(p.is_done());
+  EXPECT_EQ(p.content_length(), boost::optional<std::uint64_t>(99));
+}
+
+TEST(RequestParser, LimitsHoldOnTheFastPath) {
+  {
+    RequestParser::Storage storage;
+    RequestParser p(storage);
+    p.body_limit(4);
+    EXPECT_EQ(parse(p, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde", 64, 64).ec,
+              http::error::body_limit);
+  }
+  {
+    RequestParser::Storage storage;
+    RequestParser p(storage);
+    p.header_limit(32);
+    EXPECT_EQ(
+        parse(p, "GET / HTTP/1.1\r\nX-Long: " + std::string(40, 'a') + "\r\n\r\n", 256, 64).ec,
+        http::error::header_limit);
+  }
+  {
+    // A body cut short: put_eof says so.
+    RequestParser::Storage storage;
+    RequestParser p(storage);
+    const auto r = parse(p, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 64, 64);
+    ASSERT_FALSE(r.ec) << r.ec.message();
+    EXPECT_EQ(r.body, "ab");
+    error_code ec;
+    p.put_eof(ec);
+    EXPECT_EQ(ec, http::error::partial_message);
+  }
+}
+
+TEST(RequestParser, BadRequestLinesAreErrors) {
+  for (const char* wire :
+       {"GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET /a\x7f HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "GET / HTTP/1.1\r\nX : a\r\n\r\n"}) {
+    RequestParser::Storage storage;
+    RequestParser p(storage);
+    const auto r = parse(p, wire, 256, 64);
+    EXPECT_TRUE(r.ec && r.ec != http::error::need_more) << wire;
+  }
 }
 
 }  // namespace
