@@ -51,7 +51,15 @@ void HeadWriter::status_line(unsigned status, std::string_view reason) {
   *p = '\n';
 }
 
-void HeadWriter::field(std::string_view name, std::string_view value) { field(name, {value}); }
+void HeadWriter::field(std::string_view name, std::string_view value) {
+  char* p = room(name.size() + value.size() + 4);
+  put(p, name);
+  *p++ = ':';
+  *p++ = ' ';
+  put(p, value);
+  *p++ = '\r';
+  *p = '\n';
+}
 
 void HeadWriter::field(std::string_view name, std::initializer_list<std::string_view> value) {
   std::size_t n = name.size() + 4;
