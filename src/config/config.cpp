@@ -364,6 +364,7 @@ void apply_env_overrides(Config& cfg) {
       {"OLLA_SERVER_HOST", "server", "host"},
       {"OLLA_SERVER_PORT", "server", "port"},
       {"OLLA_SERVER_THREADS", "server", "threads"},
+      {"OLLA_SERVER_CPU_AFFINITY", "server", "cpu_affinity"},
       {"OLLA_LOGGING_LEVEL", "logging", "level"},
       {"OLLA_LOGGING_FORMAT", "logging", "format"},
       {"OLLA_PROXY_LOAD_BALANCER", "proxy", "load_balancer"},
@@ -378,6 +379,8 @@ void apply_env_overrides(Config& cfg) {
       if (key == "host") sec.str("host", cfg.server.host);
       if (key == "port") sec.integer("port", cfg.server.port, 0, 65535);
       if (key == "threads") sec.integer("threads", cfg.server.threads, 0, 256);
+      if (key == "cpu_affinity")
+        sec.one_of("cpu_affinity", cfg.server.cpu_affinity, {"auto", "off"});
       if (key == "level")
         sec.one_of("level", cfg.logging.level, {"trace", "debug", "info", "warn", "error", "off"});
       if (key == "format") sec.one_of("format", cfg.logging.format, {"json", "text"});
@@ -396,7 +399,7 @@ Config parse(const YAML::Node& root, const std::string& file) {
   top.allow_only({"server", "proxy", "discovery", "model_registry", "logging"});
 
   const auto server = top.section("server");
-  server.allow_only({"host", "port", "threads", "header_timeout", "idle_timeout",
+  server.allow_only({"host", "port", "threads", "cpu_affinity", "header_timeout", "idle_timeout",
                      "shutdown_timeout", "request_limits", "internal_access", "max_connections",
                      "cors", "rate_limits"});
   parse_rate_limits(server.section("rate_limits"), cfg.server.rate_limits, cfg);
@@ -421,6 +424,7 @@ Config parse(const YAML::Node& root, const std::string& file) {
   server.str("host", cfg.server.host);
   server.integer("port", cfg.server.port, 0, 65535);
   server.integer("threads", cfg.server.threads, 0, 256);
+  server.one_of("cpu_affinity", cfg.server.cpu_affinity, {"auto", "off"});
   server.duration("header_timeout", cfg.server.header_timeout);
   server.duration("idle_timeout", cfg.server.idle_timeout);
   server.duration("shutdown_timeout", cfg.server.shutdown_timeout, Duration(0));
@@ -437,7 +441,8 @@ Config parse(const YAML::Node& root, const std::string& file) {
                     "must be a list like [127.0.0.0/8, ::1]");
     }
     for (const auto& c : cidrs) {
-      if (!c.IsScalar()) internal.fail(c, internal.key_path("allow_cidrs"), "entries must be strings");
+      if (!c.IsScalar())
+        internal.fail(c, internal.key_path("allow_cidrs"), "entries must be strings");
       cfg.server.internal_allow_cidrs.push_back(c.as<std::string>());
     }
     const auto parsed = observe::AccessPolicy::parse(cfg.server.internal_allow_cidrs);

@@ -1,9 +1,12 @@
 #include "olla/server/gateway.hpp"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -98,6 +101,33 @@ observe::AccessPolicy make_access_policy(const config::ServerConfig& s) {
   return std::get<observe::AccessPolicy>(std::move(parsed));
 }
 
+// The CPUs this process may run on (its affinity mask: a container's cpuset, taskset), in order.
+std::vector<int> allowed_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+    }
+  }
+  if (out.empty()) {
+    for (unsigned c = 0; c < std::max(1u, std::thread::hardware_concurrency()); ++c) {
+      out.push_back(static_cast<int>(c));
+    }
+  }
+  return out;
+}
+
+void pin_to_cpu(std::thread& t, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (const int rc = pthread_setaffinity_np(t.native_handle(), sizeof set, &set); rc != 0) {
+    spdlog::warn("cannot keep a worker on CPU {}: {}", cpu, std::strerror(rc));
+  }
+}
+
 tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
   asio::io_context tmp;
   asio::ip::tcp::resolver resolver(tmp);
@@ -147,8 +177,12 @@ Gateway::~Gateway() { stop(); }
 
 std::uint16_t Gateway::start() {
   auto& im = *impl_;
+  const auto cpus = allowed_cpus();
   int threads = im.cfg.server.threads;
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads <= 0) threads = static_cast<int>(std::max<std::size_t>(1, cpus.size()));
+  // One worker per CPU: each keeps to its own (see config.hpp, cpu_affinity).
+  const bool pin = im.cfg.server.cpu_affinity == "auto" && threads > 1 &&
+                   static_cast<std::size_t>(threads) == cpus.size();
   auto endpoint = listen_endpoint(im.cfg.server);
   for (int t = 0; t < threads; ++t) {
     auto worker = std::make_unique<Worker>(im.pool.size());
@@ -180,9 +214,11 @@ std::uint16_t Gateway::start() {
       auto guard = asio::make_work_guard(w->ioc);
       w->ioc.run();
     });
+    if (pin) pin_to_cpu(im.threads.back(), cpus[static_cast<std::size_t>(t)]);
   }
-  spdlog::info("olla listening on {}:{} with {} thread(s), {} endpoint(s)",
-               endpoint.address().to_string(), im.port, threads, im.pool.size());
+  spdlog::info("olla listening on {}:{} with {} thread(s){}, {} endpoint(s)",
+               endpoint.address().to_string(), im.port, threads, pin ? " (one per CPU)" : "",
+               im.pool.size());
   return im.port;
 }
 

@@ -259,11 +259,15 @@ EOF
 }
 
 # nginx as the reverse proxy under test, olla's path layout, keep-alive pool to the upstream.
+# With one worker per CPU each keeps to its own, as olla's workers do (server.cpu_affinity: auto).
 nginx_proxy_conf() { # dir port upstream_port workers
   mkdir -p "$1/tmp"
+  local affinity=""
+  if (($4 > 1 && $4 == $(nproc))); then affinity="worker_cpu_affinity auto;"; fi
   cat >"$1/nginx.conf" <<EOF
 $(nginx_common "$1")
 worker_processes $4;
+$affinity
 events { worker_connections $NOFILE; }
 http {
 $(nginx_http_common "$1")

@@ -83,6 +83,7 @@ constexpr const char* kFullConfig = R"(server:
   host: 0.0.0.0
   port: 8080
   threads: 4
+  cpu_affinity: "off"
   header_timeout: 15s
   idle_timeout: 2m
   shutdown_timeout: 30s
@@ -131,6 +132,7 @@ TEST_F(ConfigTest, FullConfigLoadsEveryKey) {
   EXPECT_EQ(c.server.host, "0.0.0.0");
   EXPECT_EQ(c.server.port, 8080);
   EXPECT_EQ(c.server.threads, 4);
+  EXPECT_EQ(c.server.cpu_affinity, "off");
   EXPECT_EQ(c.server.header_timeout, 15s);
   EXPECT_EQ(c.server.idle_timeout, 2min);
   EXPECT_EQ(c.server.shutdown_timeout, 30s);
@@ -224,6 +226,7 @@ TEST_F(ConfigTest, EmptyDocumentGivesDefaults) {
   EXPECT_EQ(c.server.host, "localhost");
   EXPECT_EQ(c.server.port, 40114);
   EXPECT_EQ(c.server.threads, 0);
+  EXPECT_EQ(c.server.cpu_affinity, "auto");
   EXPECT_EQ(c.server.header_timeout, 10s);
   EXPECT_EQ(c.server.idle_timeout, 60s);
   EXPECT_EQ(c.server.max_body_size, 100ull << 20);
@@ -318,6 +321,13 @@ TEST_F(ConfigTest, PortZeroIsAllowed) {
 TEST_F(ConfigTest, ThreadsOutOfRange) {
   const auto msg = error_of("server:\n  threads: 1000\n");
   EXPECT_NE(msg.find("server.threads"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, CpuAffinityIsAutoOrOff) {
+  const auto msg = error_of("server:\n  cpu_affinity: yes\n");
+  EXPECT_NE(msg.find("server.cpu_affinity"), std::string::npos) << msg;
+  ScopedEnv affinity("OLLA_SERVER_CPU_AFFINITY", "off");
+  EXPECT_EQ(load_string("").server.cpu_affinity, "off");
 }
 
 TEST_F(ConfigTest, UnknownLoadBalancer) {
@@ -752,9 +762,12 @@ namespace {
 // Found by the config fuzzer: a mapping where a string belongs threw YAML::BadConversion.
 TEST(ConfigShapes, WrongShapesInListsAreConfigErrors) {
   EXPECT_THROW(load_string("server:\n  cors:\n    allowed_origins: [[a], {b: c}]\n"), ConfigError);
-  EXPECT_THROW(load_string("server:\n  internal_access:\n    allow_cidrs: [{a: b}]\n"), ConfigError);
-  EXPECT_THROW(load_string("server:\n  rate_limits:\n    trusted_proxy_cidrs: [[1]]\n"), ConfigError);
-  EXPECT_THROW(load_string("discovery:\n  static:\n    endpoints:\n      - url: [x]\n"), ConfigError);
+  EXPECT_THROW(load_string("server:\n  internal_access:\n    allow_cidrs: [{a: b}]\n"),
+               ConfigError);
+  EXPECT_THROW(load_string("server:\n  rate_limits:\n    trusted_proxy_cidrs: [[1]]\n"),
+               ConfigError);
+  EXPECT_THROW(load_string("discovery:\n  static:\n    endpoints:\n      - url: [x]\n"),
+               ConfigError);
 }
 
 }  // namespace
