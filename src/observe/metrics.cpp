@@ -73,6 +73,11 @@ struct Metrics::Shard {
       endpoints;
   Histogram overhead{Histogram::overhead_bounds()};
   std::string key;  // owner's scratch buffer
+  // The owner's last request's cells (cells live as long as the shard): consecutive requests
+  // mostly share an endpoint and a model, and then no key is built and nothing is hashed.
+  SeriesCell* last_series = nullptr;
+  EndpointCell* last_endpoint_cell = nullptr;
+  std::string last_endpoint, last_model;
 };
 
 Metrics::Metrics(std::size_t max_models)
@@ -143,7 +148,13 @@ Metrics::EndpointCell& Metrics::endpoint_cell(Shard& shard, std::string_view end
 
 void Metrics::record_request(const RequestSample& s) {
   Shard& shard = local_shard();
-  SeriesCell& cell = series(shard, s.endpoint, s.model);
+  if (!shard.last_series || s.endpoint != shard.last_endpoint || s.model != shard.last_model) {
+    shard.last_series = &series(shard, s.endpoint, s.model);
+    shard.last_endpoint_cell = &endpoint_cell(shard, s.endpoint);
+    shard.last_endpoint.assign(s.endpoint);
+    shard.last_model.assign(s.model);
+  }
+  SeriesCell& cell = *shard.last_series;
   add(cell.by_class[status_class(s.status)]);
   if (s.usage) {
     add(cell.prompt_tokens, s.usage->prompt_tokens);
@@ -151,7 +162,7 @@ void Metrics::record_request(const RequestSample& s) {
     if (!cell.has_usage.load(std::memory_order_relaxed))
       cell.has_usage.store(true, std::memory_order_relaxed);
   }
-  EndpointCell& ep = endpoint_cell(shard, s.endpoint);
+  EndpointCell& ep = *shard.last_endpoint_cell;
   ep.duration.observe(s.duration_s);
   if (s.ttfb_s > 0) ep.ttfb.observe(s.ttfb_s);
   // Overhead is a proxied request's figure: the gateway's own answers have no upstream part.

@@ -19,13 +19,16 @@ std::string new_request_id() {
     return std::mt19937_64(seq);
   }()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "req_";
-  id.resize(4 + 32);
+  char out[4 + 32] = {'r', 'e', 'q', '_'};
+  char* p = out + 4;
   for (int half = 0; half < 2; ++half) {
     auto v = rng();
-    for (int i = 0; i < 16; ++i, v >>= 4) id[4 + half * 16 + i] = kHex[v & 0xf];
+    for (int i = 0; i < 8; ++i, v >>= 8) {
+      *p++ = kHex[(v >> 4) & 0xf];
+      *p++ = kHex[v & 0xf];
+    }
   }
-  return id;
+  return std::string(out, sizeof out);
 }
 
 }  // namespace olla::observe

@@ -1,10 +1,10 @@
 #include "olla/observe/usage_scanner.hpp"
 
-#include <string.h>  // memmem
+#include <emmintrin.h>  // SSE2, part of x86-64
 
 #include <algorithm>
-
-#include "../json/ondemand.hpp"
+#include <charconv>
+#include <cstring>
 
 namespace olla::observe {
 namespace {
@@ -13,25 +13,150 @@ constexpr std::string_view kKey = "\"usage\"";
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// A token count: a non-negative integer (an integral float is tolerated); anything else is absent.
-std::optional<std::uint64_t> count_of(simdjson::ondemand::value v) {
-  simdjson::ondemand::number n;
-  if (v.get_number().get(n)) return std::nullopt;
-  switch (n.get_number_type()) {
-    case simdjson::ondemand::number_type::unsigned_integer:
-      return n.get_uint64();
-    case simdjson::ondemand::number_type::signed_integer:
-      if (n.get_int64() >= 0) return static_cast<std::uint64_t>(n.get_int64());
-      return std::nullopt;
-    case simdjson::ondemand::number_type::floating_point_number: {
-      const double d = n.get_double();
-      if (d >= 0 && d < 1e18 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
-        return static_cast<std::uint64_t>(d);
-      return std::nullopt;
-    }
-    default:
-      return std::nullopt;
+// The first byte in [p, e) that is a quote, a backslash or a control character, or e. 16 bytes
+// a step (SSE2, part of x86-64).
+const char* string_stop(const char* p, const char* e) {
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20), minus_one = _mm_set1_epi8(-1);
+  while (e - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, minus_one), _mm_cmplt_epi8(v, space));
+    const __m128i stop =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), ctl);
+    if (const int m = _mm_movemask_epi8(stop)) return p + __builtin_ctz(static_cast<unsigned>(m));
+    p += 16;
   }
+  while (p < e && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) ++p;
+  return p;
+}
+
+// Where the string opening at p (a quote) ends, past its closing quote; nullptr if it does not
+// end before e or holds a control character.
+const char* string_end(const char* p, const char* e) {
+  for (++p;;) {
+    p = string_stop(p, e);
+    if (p == e) return nullptr;
+    if (*p == '"') return p + 1;
+    if (*p != '\\' || e - p < 2) return nullptr;
+    p += 2;
+  }
+}
+
+// Where the value starting at p ends: a string, an object or array (brackets inside strings not
+// counting), or a number or literal (its run of bytes, checked by whoever reads it); nullptr if
+// it does not end before e.
+const char* value_end(const char* p, const char* e) {
+  if (*p == '"') return string_end(p, e);
+  if (*p == '{' || *p == '[') {
+    JsonNesting n;
+    for (; p < e; ++p) {
+      p += n.plain_run(p, static_cast<std::size_t>(e - p));
+      if (p < e && n.feed(*p) == 0) return p + 1;
+    }
+    return nullptr;
+  }
+  const char* q = p;
+  while (q < e && ((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
+                   (*q >= 'A' && *q <= 'Z') || *q == '-' || *q == '+' || *q == '.')) {
+    ++q;
+  }
+  return q > p && q < e ? q : nullptr;  // a number runs to what follows it
+}
+
+// A token count: a non-negative integer (an integral float is tolerated); anything else (null,
+// a string, a negative or fractional number) is absent.
+std::optional<std::uint64_t> count_of(std::string_view v) {
+  if (v.empty() || v[0] == '-') return std::nullopt;
+  std::uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc() && end == v.data() + v.size()) return n;
+  if (v.find_first_of(".eE") == std::string_view::npos) return std::nullopt;  // not a number
+  double d = 0;
+  const auto [dend, dec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (dec != std::errc() || dend != v.data() + v.size()) return std::nullopt;
+  if (d >= 0 && d < 1e18 && d == static_cast<double>(static_cast<std::uint64_t>(d)))
+    return static_cast<std::uint64_t>(d);
+  return std::nullopt;
+}
+
+// The counts of one usage object; Anthropic's names stand in for OpenAI's.
+struct Counts {
+  std::optional<std::uint64_t> prompt, completion, total;
+};
+
+// Parses the usage object starting at p (its '{'), a small flat object: its top-level members,
+// values skipped unless they are counts (nested "*_details" objects among them). Returns the end
+// of the object (past its '}') and its counts, or nullptr when it is not one well-formed object
+// ending before e (a broken object counts for nothing, even in the members before the break). A
+// key with escapes is compared as written (no usage key has one). Not simdjson: a document costs
+// it some seven hundred instructions of set-up, per response, for sixty bytes.
+const char* parse_object(const char* p, const char* e, Counts& out) {
+  std::optional<std::uint64_t> prompt, input, completion, output, total;
+  const auto space = [&] {
+    while (p < e && is_space(*p)) ++p;
+  };
+  ++p;  // '{'
+  space();
+  bool first = true;
+  for (;;) {
+    if (p == e) return nullptr;
+    if (*p == '}' && first) break;
+    first = false;
+    if (*p != '"') return nullptr;
+    const char* const key_end = string_end(p, e);
+    if (!key_end) return nullptr;
+    const std::string_view key(p + 1, static_cast<std::size_t>(key_end - p - 2));
+    p = key_end;
+    space();
+    if (p == e || *p++ != ':') return nullptr;
+    space();
+    if (p == e) return nullptr;
+    const char* const v_end = value_end(p, e);
+    if (!v_end) return nullptr;
+    const std::string_view v(p, static_cast<std::size_t>(v_end - p));
+    if (key == "prompt_tokens")
+      prompt = count_of(v);
+    else if (key == "input_tokens")
+      input = count_of(v);
+    else if (key == "completion_tokens")
+      completion = count_of(v);
+    else if (key == "output_tokens")
+      output = count_of(v);
+    else if (key == "total_tokens")
+      total = count_of(v);
+    p = v_end;
+    space();
+    if (p == e) return nullptr;
+    if (*p == '}') break;
+    if (*p++ != ',') return nullptr;
+    space();
+  }
+  out = {prompt ? prompt : input, completion ? completion : output, total};
+  return p + 1;
+}
+
+// The first `"usage"` wholly in [p, e), or nullptr. 16 positions a step: a quote followed by a
+// 'u' (SSE2), then the rest compared.
+const char* find_key(const char* p, const char* e) {
+  const __m128i quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u');
+  while (e - p >= 17) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    auto m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, u))));
+    for (; m; m &= m - 1) {
+      const char* c = p + __builtin_ctz(m);
+      if (e - c >= static_cast<std::ptrdiff_t>(kKey.size()) &&
+          std::memcmp(c, kKey.data(), kKey.size()) == 0) {
+        return c;
+      }
+    }
+    p += 16;
+  }
+  for (; e - p >= static_cast<std::ptrdiff_t>(kKey.size()); ++p) {
+    if (*p == '"' && std::memcmp(p, kKey.data(), kKey.size()) == 0) return p;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -87,10 +212,9 @@ std::size_t UsageScanner::search(std::string_view p, std::size_t i) {
     }
   }
   if (i == p.size()) return i;
-  // glibc's memmem is vectorised; string_view::find stops at every quote, and JSON is full of them.
-  if (const void* hit = ::memmem(p.data() + i, p.size() - i, kKey.data(), kKey.size())) {
+  if (const char* hit = find_key(p.data() + i, p.data() + p.size())) {
     state_ = State::after_key;
-    return static_cast<std::size_t>(static_cast<const char*>(hit) - p.data()) + kKey.size();
+    return static_cast<std::size_t>(hit - p.data()) + kKey.size();
   }
   // Keep a partial match at the end of the piece: the longest suffix that is a prefix of the key.
   const std::size_t from = p.size() - std::min(p.size() - i, kKey.size() - 1);
@@ -103,9 +227,21 @@ std::size_t UsageScanner::search(std::string_view p, std::size_t i) {
   return p.size();
 }
 
-// Copies the object from p[i] until its closing brace, tracking strings so braces inside them
-// do not count.
+// Takes the object from p[i] (its '{' when object_ is empty). The usual case, a whole object in
+// this piece, is parsed where it is; otherwise the object is copied until its closing brace
+// (tracking strings so braces inside them do not count), across pieces, and parsed whole.
 std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
+  if (object_.empty()) {
+    const char* const b = p.data() + i;
+    Counts c;
+    if (const char* end = parse_object(b, b + std::min(p.size() - i, kMaxObjectBytes + 1), c)) {
+      if (static_cast<std::size_t>(end - b) <= kMaxObjectBytes) {
+        take(c.prompt, c.completion, c.total);
+        state_ = State::search;
+        return static_cast<std::size_t>(end - p.data());
+      }
+    }
+  }
   const std::size_t begin = i;
   const std::size_t room = kMaxObjectBytes - object_.size();
   // Scan at most one byte past the room left: enough to know the object is too large.
@@ -129,38 +265,21 @@ std::size_t UsageScanner::capture(std::string_view p, std::size_t i) {
   }
   object_.append(p.data() + begin, i - begin);
   if (complete) {
-    absorb(object_);
+    // Broken, or not complete past a piece's end: JsonNesting found where it ends.
+    Counts c;
+    const char* const b = object_.data();
+    if (parse_object(b, b + object_.size(), c) == b + object_.size()) {
+      take(c.prompt, c.completion, c.total);
+    }
     object_.clear();
     state_ = State::search;
   }
   return i;
 }
 
-void UsageScanner::absorb(const std::string& object) {
-  // The top-level counts of the object (nested "*_details" objects are skipped); a broken object
-  // counts for nothing, even in the fields before the break.
-  simdjson::ondemand::document doc;
-  simdjson::ondemand::object obj;
-  if (json::iterate(object).get(doc) || doc.get_object().get(obj)) return;
-  std::optional<std::uint64_t> prompt, input, completion, output, total;
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return;
-    simdjson::ondemand::value v;
-    if (field.value().get(v)) return;
-    if (key == "prompt_tokens")
-      prompt = count_of(v);
-    else if (key == "input_tokens")
-      input = count_of(v);
-    else if (key == "completion_tokens")
-      completion = count_of(v);
-    else if (key == "output_tokens")
-      output = count_of(v);
-    else if (key == "total_tokens")
-      total = count_of(v);
-  }
-  if (!prompt) prompt = input;
-  if (!completion) completion = output;
+void UsageScanner::take(std::optional<std::uint64_t> prompt,
+                        std::optional<std::uint64_t> completion,
+                        std::optional<std::uint64_t> total) {
   if (!prompt && !completion && !total) return;
   if (prompt) prompt_ = prompt;
   if (completion) completion_ = completion;

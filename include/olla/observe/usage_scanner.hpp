@@ -48,7 +48,10 @@ class UsageScanner {
 
   std::size_t search(std::string_view p, std::size_t i);
   std::size_t capture(std::string_view p, std::size_t i);
-  void absorb(const std::string& object);
+  // A complete usage object's counts (prompt and completion with Anthropic's names already
+  // folded in).
+  void take(std::optional<std::uint64_t> prompt, std::optional<std::uint64_t> completion,
+            std::optional<std::uint64_t> total);
 
   State state_ = State::search;
   std::size_t matched_ =

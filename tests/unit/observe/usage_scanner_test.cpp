@@ -181,6 +181,29 @@ TEST(UsageScanner, OddNumbers) {
   EXPECT_EQ(scan(R"({"usage":{"prompt_tokens":1.5}})"), std::nullopt);
 }
 
+TEST(UsageScanner, MembersOfEveryKindAreSkippedOver) {
+  // Strings with escaped quotes and braces, nested objects and arrays, literals, exponents.
+  EXPECT_EQ(scan(R"({"usage":{"note":"a \"}\" {[","prompt_tokens":7,"details":{"x":[1,{"y":"}"}]},)"
+                 R"("cached":true,"none":null,"completion_tokens":2e1,"total_tokens":27}})"),
+            (Usage{7, 20, 27}));
+  EXPECT_EQ(scan(R"({"usage":{ "prompt_tokens" : 3 , "completion_tokens" : 4 }})"),
+            (Usage{3, 4, 7}));
+}
+
+TEST(UsageScanner, BrokenStructureCountsNothing) {
+  for (const char* body : {R"({"usage":{"prompt_tokens":1 "completion_tokens":2}})",
+                           R"({"usage":{"prompt_tokens":1,}})", R"({"usage":{prompt_tokens:1}})",
+                           R"({"usage":{"prompt_tokens":}})", R"({"usage":{"prompt_tokens"1}})"}) {
+    EXPECT_EQ(scan(body), std::nullopt) << body;
+  }
+}
+
+TEST(UsageScanner, CountsTooLargeOrOddAreAbsent) {
+  EXPECT_EQ(scan(R"({"usage":{"prompt_tokens":99999999999999999999999,"completion_tokens":1}})"),
+            (Usage{0, 1, 1}));
+  EXPECT_EQ(scan(R"({"usage":{"prompt_tokens":1e30,"completion_tokens":true}})"), std::nullopt);
+}
+
 TEST(UsageScanner, TruncatedBody) {
   EXPECT_EQ(scan(R"({"usage":{"prompt_tokens":1,"completion_tokens":)"), std::nullopt);
   EXPECT_EQ(scan(R"({"usage":)"), std::nullopt);
