@@ -68,6 +68,17 @@ TEST(ExtractModel, NotJson) {
   EXPECT_EQ(extract_model("\xff\xfe{"), "");
 }
 
+TEST(ExtractModel, TheRestOfTheBodyIsNotRead) {
+  // A plain model named first is taken as is; the members after it are the upstream's business.
+  EXPECT_EQ(extract_model(R"({"model":"gpt-4","messages":[)"), "gpt-4");
+  EXPECT_EQ(extract_model("{ \"model\" :\t\"gpt-4\" }"), "gpt-4");
+  EXPECT_EQ(extract_model(R"({"model":"a","model":"b"})"), "a");
+  // Not plain (escapes, bytes beyond ASCII) or not a whole member: the parser decides.
+  EXPECT_EQ(extract_model(R"({"model":"caf\u00e9"})"), "caf\xc3\xa9");
+  EXPECT_EQ(extract_model("{\"model\":\"caf\xc3\xa9\"}"), "caf\xc3\xa9");
+  EXPECT_EQ(extract_model("{\"model\":\"caf\xe9\"}"), "") << "not UTF-8";
+}
+
 TEST(ExtractModel, EmptyBody) {
   EXPECT_EQ(extract_model(""), "");
   EXPECT_EQ(extract_model("{}"), "");
