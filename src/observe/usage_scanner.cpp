@@ -11,8 +11,6 @@ namespace {
 
 constexpr std::string_view kKey = "\"usage\"";
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 // The first byte in [p, e) that is a quote, a backslash or a control character, or e. 16 bytes
 // a step (SSE2, part of x86-64).
 const char* string_stop(const char* p, const char* e) {
@@ -93,7 +91,7 @@ struct Counts {
 const char* parse_object(const char* p, const char* e, Counts& out) {
   std::optional<std::uint64_t> prompt, input, completion, output, total;
   const auto space = [&] {
-    while (p < e && is_space(*p)) ++p;
+    while (p < e && is_json_space(*p)) ++p;
   };
   ++p;  // '{'
   space();
@@ -169,7 +167,7 @@ void UsageScanner::feed(std::string_view piece) {
         i = search(piece, i);
         break;
       case State::after_key:
-        while (i < piece.size() && is_space(piece[i])) ++i;
+        while (i < piece.size() && is_json_space(piece[i])) ++i;
         if (i == piece.size()) break;
         if (piece[i] == ':') {
           state_ = State::after_colon;
@@ -179,7 +177,7 @@ void UsageScanner::feed(std::string_view piece) {
         }
         break;
       case State::after_colon:
-        while (i < piece.size() && is_space(piece[i])) ++i;
+        while (i < piece.size() && is_json_space(piece[i])) ++i;
         if (i == piece.size()) break;
         if (piece[i] == '{') {
           state_ = State::capture;

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "olla/proxy/header_rules.hpp"
+
 namespace olla::proxy {
 
 namespace http = boost::beast::http;
@@ -137,15 +139,6 @@ int version_at(const char* p) {
   return p[7] == '1' ? 11 : p[7] == '0' ? 10 : 0;
 }
 
-bool iequals_ascii(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 template <bool isRequest>
@@ -164,9 +157,7 @@ bool HeadParser<isRequest>::keep_alive() const {
 
 template <bool isRequest>
 std::size_t HeadParser<isRequest>::to_beast(boost::asio::const_buffer buffer, error_code& ec) {
-  st_.reset();
-  st_.version = st_.status = 0;
-  st_.method = http::verb::unknown;
+  st_.reset();  // the fields the fast path saw before it declined
   beast_.emplace(st_);
   beast_->header_limit(header_limit_);
   beast_->body_limit(body_limit_);
@@ -282,9 +273,9 @@ std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
     const auto code = http::string_to_field(name_string);
     switch (code) {
       case http::field::connection:
-        if (iequals_ascii(v, "close")) {
+        if (iequals(v, "close")) {
           close = true;
-        } else if (iequals_ascii(v, "keep-alive")) {
+        } else if (iequals(v, "keep-alive")) {
           keep_alive = true;
         } else {
           return 0;

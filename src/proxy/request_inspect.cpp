@@ -3,12 +3,11 @@
 #include <optional>
 
 #include "../json/ondemand.hpp"
+#include "olla/observe/json_nesting.hpp"
 
 namespace olla::proxy {
 
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // `{"model": "<printable ASCII, no escapes>"` followed by `,` or `}`, spaces allowed between: the
 // model's bytes; else nullopt (simdjson decides).
@@ -16,7 +15,7 @@ std::optional<std::string_view> leading_model(std::string_view b) {
   constexpr std::string_view kKey = "\"model\"";
   std::size_t i = 0;
   const auto space = [&] {
-    while (i < b.size() && is_space(b[i])) ++i;
+    while (i < b.size() && observe::is_json_space(b[i])) ++i;
   };
   space();
   if (i == b.size() || b[i++] != '{') return std::nullopt;

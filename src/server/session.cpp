@@ -811,7 +811,7 @@ class Exchange {
     }
 
     frame_response(
-        rp, decisive.connection, cl,
+        rp, decisive.connection,
         have_error_body ? std::optional<std::uint64_t>(error_body.size()) : std::nullopt);
     const bool sse = decisive.content_type.substr(0, kSse.size()) == kSse;
     if (sse && watch_) watch_->start_watch();
@@ -934,7 +934,6 @@ class Exchange {
   // The client's framing (status_, chunked_out_, keep-alive) and the response head, into
   // bufs_.head. `error_length`: the length of an upstream error body read whole.
   void frame_response(const response_parser_t& rp, std::string_view connection,
-                      boost::optional<std::uint64_t> cl,
                       std::optional<std::uint64_t> error_length) {
     const bool head = parser_.method() == http::verb::head;
     const int s = upstream_status_;
@@ -946,7 +945,7 @@ class Exchange {
     chunked_out_ = false;
     std::optional<std::uint64_t> length = error_length;
     if (!error_length && !bodiless) {
-      if (cl && !rp.chunked()) {
+      if (const auto cl = rp.content_length(); cl && !rp.chunked()) {
         length = *cl;
       } else if (parser_.version() >= 11) {
         chunked_out_ = true;

@@ -4,6 +4,9 @@
 
 namespace olla::observe {
 
+// JSON's insignificant whitespace (RFC 8259: space, tab, line feed, carriage return).
+inline bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 // How deep a JSON text nests ([ and {), fed byte by byte, brackets inside strings (escapes
 // included) not counting. Resumable across pieces. The usage scanner uses it to find where an
 // object ends, the error enricher to measure how deep a body nests before parsing it.
