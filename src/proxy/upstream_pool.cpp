@@ -95,6 +95,7 @@ task<error_code> connect_upstream(UpstreamStream& stream, const config::Endpoint
   }
   error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
+  enable_inq(fd);
   if (tls) {
     if (auto hec = co_await stream.handshake(*tls, ep, timeout)) co_return hec;
   }

@@ -13,6 +13,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "draining_buffer.hpp"
+
 namespace olla::net {
 
 namespace asio = boost::asio;

@@ -45,6 +45,12 @@ class TimedSocket {
     });
   }
 
+  // What the socket holds now, without waiting; 0 and no error when nothing (read_now in
+  // draining_buffer.hpp).
+  std::size_t read_now(asio::mutable_buffer b, error_code& ec) {
+    return net::read_now(impl_->socket.native_handle(), b, ec);
+  }
+
   template <typename Buffers, typename Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
     return start(std::forward<Token>(token), [buffers](socket_t& s, auto handler) {

@@ -152,8 +152,9 @@ StreamResult stream(std::uint16_t port, const std::string& target, const std::st
 }
 
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, bool* closed) {
   std::string out;
+  if (closed) *closed = false;
   run([&]() -> asio::awaitable<void> {
     beast::tcp_stream s(co_await asio::this_coro::executor);
     s.expires_after(timeout);
@@ -165,7 +166,10 @@ std::string raw_exchange(std::uint16_t port, const std::string& bytes,
     for (;;) {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
       out.append(buf, n);
-      if (ec) co_return;
+      if (ec) {
+        if (closed) *closed = ec != beast::error::timeout;
+        co_return;
+      }
     }
   });
   return out;

@@ -47,9 +47,11 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
 StreamResult stream(std::uint16_t port, const std::string& target, const std::string& body,
                     const Headers& headers = {}, int stop_after_frames = -1);
 
-// Writes raw bytes and returns everything read until the peer closes or timeout passes.
+// Writes raw bytes and returns everything read until the peer closes or timeout passes (with
+// `closed`: set to whether the peer closed first).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,
-                         std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
+                         bool* closed = nullptr);
 
 // A gateway over N mocks. YAML extra goes under the top level (e.g. "proxy:\n  ...").
 // endpoint_yaml[i], when given, holds extra keys for endpoint i, one "key: value" per line

@@ -10,6 +10,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -106,6 +108,24 @@ class RawUpstream {
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
             "no length, no chunks: the body ends when the connection does";
         close_after = true;
+      } else if (target == "/v1/reset-mid-body" || target == "/v1/reset-mid-chunks") {
+        // Part of the body, a pause (olla reads it and waits for more), then more of it with a
+        // reset right behind: both reach olla's socket before it reads, in one epoll event.
+        const bool chunked = target == "/v1/reset-mid-chunks";
+        asio::write(s,
+                    asio::buffer(chunked ? std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                                                       "chunked\r\n\r\n10\r\nfirst sixteen b.\r\n")
+                                         : std::string("HTTP/1.1 200 OK\r\nContent-Length: "
+                                                       "64\r\n\r\nfirst sixteen b.")),
+                    ec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        s.set_option(tcp::socket::linger(true, 0), ec);
+        asio::write(s,
+                    asio::buffer(chunked ? std::string("10\r\nthen sixteen mo.\r\n")
+                                         : std::string("then sixteen mo.")),
+                    ec);
+        s.close(ec);
+        return;
       } else if (target == "/v1/big-error") {
         out = answer("500 Internal Server Error", "Content-Type: application/json\r\n", kBigError);
       } else if (target == "/v1/no-content") {
@@ -167,6 +187,75 @@ TEST_F(Relay, CloseDelimitedBodyIsChunkedForAKeepAliveClient) {
   auto out = raw_exchange(stack.port(), post + "\r\n{}" + post + "Connection: close\r\n\r\n{}");
   EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 2u) << out;
   EXPECT_EQ(count(out, "\r\n0\r\n\r\n"), 2u) << "each body ends with its last chunk: " << out;
+}
+
+// The upstream resets its connection right behind the last bytes it sends, mid-body: olla relays
+// what came and closes the client's connection at once (its reads after a short one ask the
+// socket before waiting for epoll, which may have reported the reset with the data already).
+TEST_F(Relay, ResetBehindTheDataEndsTheResponseAtOnce) {
+  for (const std::string target : {"/v1/reset-mid-body", "/v1/reset-mid-chunks"}) {
+    SCOPED_TRACE(target);
+    for (int round = 0; round < 2; ++round) {  // 4 failures: the breaker opens at 5
+      bool closed = false;
+      const auto out = raw_exchange(
+          stack.port(),
+          "POST /olla/litellm" + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+          std::chrono::milliseconds(5000), &closed);
+      EXPECT_TRUE(closed) << "olla still waits for a connection that was reset: " << out;
+      EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+      EXPECT_NE(out.find("first sixteen b."), std::string::npos) << out;
+      EXPECT_EQ(out.find("\r\n0\r\n\r\n"), std::string::npos) << "a cut body was ended: " << out;
+    }
+  }
+}
+
+// Reads one response (framed by Content-Length) from a blocking socket (plain recv: Asio's
+// blocking reads poll on past SO_RCVTIMEO).
+std::string read_response(tcp::socket& c) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const auto end = out.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      std::string head = out.substr(0, end);
+      for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto at = head.find("content-length:");
+      if (at == std::string::npos) return out;
+      if (out.size() >= end + 4 + std::stoul(head.substr(at + 15))) return out;
+    }
+    const auto n = ::recv(c.native_handle(), buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// A client that sends its next request and shuts its side down at once (data and FIN in one
+// event, on a connection already registered with epoll) gets its answer, and then its connection
+// closed, not held until the idle timeout.
+TEST_F(Relay, HalfClosedClientIsAnsweredAndClosed) {
+  const std::string get = "GET /olla/litellm/v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int round = 0; round < 5; ++round) {
+    asio::io_context ioc;
+    tcp::socket c(ioc);
+    c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), stack.port()));
+    const timeval wait{5, 0};
+    ::setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    asio::write(c, asio::buffer(get));
+    const auto first = read_response(c);
+    EXPECT_EQ(first.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << first;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // olla waits for the next one
+    asio::write(c, asio::buffer(get));
+    c.shutdown(tcp::socket::shutdown_send);
+    std::string out;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::recv(c.native_handle(), buf, sizeof buf, 0)) > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_EQ(n, 0) << "the connection was not closed within 5 s: " << std::strerror(errno);
+    EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
+    EXPECT_NE(out.find("raw-model"), std::string::npos) << out;
+  }
 }
 
 TEST_F(Relay, ErrorBodyTooLargeToHoldIsRelayedWhole) {

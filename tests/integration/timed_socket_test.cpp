@@ -136,5 +136,91 @@ TEST(TimedSocket, ClosedWithATimerArmedLeavesNothingBehind) {
   EXPECT_FALSE(p.timed.timed_out());
 }
 
+// DrainingBuffer (draining_buffer.hpp): reads that tell the reactor a short read emptied the
+// socket, so the next read waits for epoll instead of trying recv first.
+
+// Reads into a DrainingBuffer over `buf` until it completes or 5 s pass.
+std::optional<ReadResult> draining_read(Pair& p, char* buf, std::size_t size) {
+  std::optional<ReadResult> out;
+  p.timed.async_read_some(DrainingBuffer(asio::buffer(buf, size)),
+                          [&out](error_code ec, std::size_t n) {
+                            out = ReadResult{ec, n};
+                          });
+  p.run_until([&] { return out.has_value(); });
+  return out;
+}
+
+TEST(DrainingBuffer, BytesThatComeAfterAShortReadAreRead) {
+  Pair p;
+  enable_inq(p.timed.socket().native_handle());
+  asio::write(p.peer, asio::buffer(std::string("ab")));
+  char buf[16];
+  auto first = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->ec);
+  EXPECT_EQ(std::string(buf, first->n), "ab");
+  p.peer_writes_after(20ms, "cd");
+  auto second = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(second) << "the read after a short one never completed";
+  EXPECT_FALSE(second->ec);
+  EXPECT_EQ(std::string(buf, second->n), "cd");
+}
+
+TEST(DrainingBuffer, AFullBufferLeavesTheRestToRead) {
+  Pair p;
+  enable_inq(p.timed.socket().native_handle());
+  asio::write(p.peer, asio::buffer(std::string("0123456789abcdefXYZ")));
+  char buf[16];
+  auto first = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->n, 16u);
+  auto second = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(second) << "the bytes left after a full read were never read";
+  EXPECT_EQ(std::string(buf, second->n), "XYZ");
+}
+
+// Data and FIN in one event the reactor took before the read: the read that returns the data
+// takes the FIN too, so no edge comes after it; TCP_INQ says a FIN waits, and the next read
+// returns the end of stream at once.
+TEST(DrainingBuffer, EndOfStreamBehindTheDataIsRead) {
+  Pair p;
+  enable_inq(p.timed.socket().native_handle());
+  asio::write(p.peer, asio::buffer(std::string("ab")));
+  p.peer.shutdown(tcp::socket::shutdown_send);
+  // Let the reactor take the edge while no read is pending.
+  timer_t t(p.ioc.get_executor(), 30ms);
+  bool fired = false;
+  t.async_wait([&fired](error_code) { fired = true; });
+  p.run_until([&] { return fired; });
+  char buf[16];
+  auto first = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(std::string(buf, first->n), "ab");
+  auto second = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(second) << "the end of stream behind the data was never read";
+  EXPECT_EQ(second->ec, asio::error::eof);
+}
+
+TEST(DrainingBuffer, ReadNowSaysNothingBytesOrTheEnd) {
+  Pair p;
+  char buf[16];
+  error_code ec;
+  EXPECT_EQ(p.timed.read_now(asio::buffer(buf), ec), 0u);
+  EXPECT_FALSE(ec) << "nothing to read is not an error";
+  asio::write(p.peer, asio::buffer(std::string("abc")));
+  std::size_t n = 0;
+  const auto stop = std::chrono::steady_clock::now() + 5s;
+  while (n == 0 && !ec && std::chrono::steady_clock::now() < stop) {
+    n = p.timed.read_now(asio::buffer(buf), ec);
+  }
+  EXPECT_EQ(std::string(buf, n), "abc");
+  p.peer.close();
+  n = 0;
+  while (!ec && std::chrono::steady_clock::now() < stop)
+    n = p.timed.read_now(asio::buffer(buf), ec);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(ec, asio::error::eof);
+}
+
 }  // namespace
 }  // namespace olla::net

@@ -1,0 +1,140 @@
+#pragma once
+// A read buffer whose short reads tell Asio's epoll reactor that the socket is drained.
+//
+// Asio reads a stream socket speculatively: async_read_some first calls recv, and only when that
+// says EAGAIN does it wait for epoll. It stops trying first only after a read returned 0 bytes, so
+// a proxy that reads the next request after each answer, and the answer after each upstream write,
+// makes two recv calls per request that can only fail (strace: 1.9 EAGAIN per request). nginx
+// does not: under edge-triggered epoll a recv that returns fewer bytes than asked has emptied the
+// receive queue (a packet that lands during or after it raises a new edge), so it waits for the
+// event instead (ngx_unix_recv, `n < size` -> `rev->ready = 0`, with EPOLLRDHUP for a FIN).
+//
+// Reads given a DrainingBuffer do the same: their operation reports "done and exhausted" when it
+// got less than the buffer holds and the kernel says nothing is left to read, and the reactor then
+// queues the next read on that socket for the epoll event instead of trying recv first (no
+// epoll_ctl either: the descriptor is registered for input already). The event sets the reactor's
+// flag back, so the reads after it are speculative again.
+//
+// "Nothing left" comes from TCP_INQ (Linux 4.18; enable_inq() on each socket): recvmsg then says
+// how many bytes remain queued, and reports 1 when a FIN is waiting, whose edge the reactor may
+// have taken already (data and FIN in one event). Without that option, or when the option says
+// something is left, the read is Asio's. What TCP_INQ cannot say is that a reset came in behind
+// the data; its edge may be gone too. So a read that goes on with a message after a short read
+// first calls recv itself (read_now, as Asio's speculative read would), and only a read that starts
+// a message trusts the flag: the next request from a client, which comes after our answer, and an
+// upstream's response, which comes after our request. A reset there fails that write first (a
+// client's hang-up watch, a peek while the upstream works, sees such a reset only then).
+//
+// This is an explicit specialization of one function of Asio's reactive receive operation for this
+// buffer type (Boost 1.81's epoll reactor; reactive_socket_recv_op.hpp). It is declared here, next
+// to the type, so every use of the type sees it.
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/detail/reactive_socket_recv_op.hpp>
+#include <boost/asio/error.hpp>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+
+namespace olla::net {
+
+struct DrainingBuffer : boost::asio::mutable_buffer {
+  explicit DrainingBuffer(boost::asio::mutable_buffer b) noexcept
+      : boost::asio::mutable_buffer(b) {}
+};
+
+// Asks the kernel to say with each recvmsg how many bytes are left (see above). Best effort: a
+// socket without it reads the way Asio does.
+inline void enable_inq(int fd) noexcept {
+#ifdef TCP_INQ
+  const int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_INQ, &on, sizeof on);
+#endif
+}
+
+// recv(MSG_DONTWAIT): the bytes the socket holds now; 0 with `ec` clear when it holds none, 0 with
+// `ec` set when the peer closed (eof) or the connection failed.
+inline std::size_t read_now(int fd, boost::asio::mutable_buffer b,
+                            boost::system::error_code& ec) noexcept {
+  ec = {};
+  for (;;) {
+    const auto n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) {
+      if (b.size() != 0) ec = boost::asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = boost::system::error_code(errno, boost::asio::error::get_system_category());
+    }
+    return 0;
+  }
+}
+
+// One recvmsg into `b`, as socket_ops::non_blocking_recv1 does it (false: would block), that also
+// says whether the socket was left empty (`drained`: TCP_INQ reported 0 bytes and no FIN).
+inline bool receive_draining(int fd, boost::asio::mutable_buffer b, int flags,
+                             boost::system::error_code& ec, std::size_t& bytes,
+                             bool& drained) noexcept {
+  drained = false;
+  for (;;) {
+    iovec iov{b.data(), b.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const auto n = ::recvmsg(fd, &msg, flags);
+    if (n > 0) {
+      ec = {};
+      bytes = static_cast<std::size_t>(n);
+#ifdef TCP_CM_INQ
+      for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
+          int left = 1;
+          std::memcpy(&left, CMSG_DATA(c), sizeof left);
+          drained = left == 0;
+        }
+      }
+#endif
+      return true;
+    }
+    if (n == 0) {
+      ec = boost::asio::error::eof;
+      bytes = 0;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    ec = boost::system::error_code(errno, boost::asio::error::get_system_category());
+    bytes = 0;
+    return true;
+  }
+}
+
+}  // namespace olla::net
+
+namespace boost::asio::detail {
+
+template <>
+inline reactor_op::status reactive_socket_recv_op_base<olla::net::DrainingBuffer>::do_perform(
+    reactor_op* base) {
+  auto* o = static_cast<reactive_socket_recv_op_base*>(base);
+  bool drained = false;
+  if (!olla::net::receive_draining(o->socket_, o->buffers_, o->flags_, o->ec_,
+                                   o->bytes_transferred_, drained)) {
+    return not_done;  // EAGAIN: wait for the event
+  }
+  // Asio's own rule is `bytes_transferred_ == 0` (end of stream, or an error); a short read that
+  // left the socket empty is exhausted as well.
+  if (o->bytes_transferred_ == 0) return done_and_exhausted;
+  return drained && o->bytes_transferred_ < o->buffers_.size() ? done_and_exhausted : done;
+}
+
+}  // namespace boost::asio::detail
