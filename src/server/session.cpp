@@ -660,7 +660,7 @@ class Exchange {
   // the response headers, then the relay.
   task<Outcome> attempt() {
     auto& ep = *endpoint_;
-    ep.breaker.on_attempt(Clock::now());
+    ep.breaker.on_attempt();
     timed_out_ = false;  // the final answer reflects the last attempt
     for (int conn_try = 0; conn_try < 2; ++conn_try) {
       // The previous try's connection is gone: the watcher must not close it (it re-arms below).
@@ -709,7 +709,8 @@ class Exchange {
       const auto waiting_since = Clock::now();
       const auto hec =
           co_await read_and_parse(upstream, ubuf, rp, cfg_.proxy.response_timeout, true);
-      upstream_wait_ += Clock::now() - waiting_since;
+      headers_at_ = Clock::now();
+      upstream_wait_ += headers_at_ - waiting_since;
       if (watch_ && watch_->hung_up) co_return Outcome::client_gone;
       if (hec) {
         if (reused && conn_try == 0 && can_replay() && hec != beast::error::timeout) continue;
@@ -723,7 +724,6 @@ class Exchange {
         transport_failure();
         co_return Outcome::retry;
       }
-      headers_at_ = Clock::now();
       co_return co_await respond(upstream, rp);
     }
     co_return Outcome::retry;

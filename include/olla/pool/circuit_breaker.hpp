@@ -30,6 +30,15 @@ class CircuitBreaker {
 
   // Called when a request is sent to the endpoint: in half-open state it becomes the trial.
   void on_attempt(Clock::time_point now);
+
+  // The same two, reading the clock only when the breaker is not closed (the request path's
+  // usual case: a clock read per endpoint per request otherwise).
+  bool available() const { return closed() || available(Clock::now()); }
+  void on_attempt() {
+    if (!closed()) on_attempt(Clock::now());
+  }
+  bool closed() const { return open_until_.load(std::memory_order_acquire) == 0; }
+
   void on_success();
   // The request ended without telling either way (its client hung up): a trial is released so
   // the next request can be the trial.

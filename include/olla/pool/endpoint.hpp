@@ -39,8 +39,7 @@ struct Endpoint {
   // Healthy by its probes, not cut off by its breaker, still configured.
   bool routable() const {
     return status.load(std::memory_order_relaxed) == EndpointStatus::healthy &&
-           !retired.load(std::memory_order_relaxed) &&
-           breaker.available(CircuitBreaker::Clock::now());
+           !retired.load(std::memory_order_relaxed) && breaker.available();
   }
 };
 

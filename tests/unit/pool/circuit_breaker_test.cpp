@@ -65,6 +65,23 @@ TEST_F(Breaker, AbandonedTrialLetsTheNextRequestTry) {
   EXPECT_EQ(b.state(later), State::half_open);
 }
 
+// The request path's forms read the clock themselves, and only when the breaker is not closed.
+TEST_F(Breaker, ClockReadingFormsAgreeWithTheStates) {
+  EXPECT_TRUE(b.closed());
+  EXPECT_TRUE(b.available());
+  b.on_attempt();  // closed: no trial taken
+  for (int i = 0; i < 3; ++i) b.on_failure(t0);
+  EXPECT_FALSE(b.closed());
+  EXPECT_FALSE(b.available()) << "open for 30 s from t0";
+  CircuitBreaker past{1, 30s};
+  past.on_failure(t0 - 1h);  // its cooldown ended long ago: half-open now
+  EXPECT_TRUE(past.available());
+  past.on_attempt();  // the trial
+  EXPECT_FALSE(past.available()) << "one trial at a time";
+  past.on_success();
+  EXPECT_TRUE(past.closed());
+}
+
 TEST(BreakerNames, ToString) {
   EXPECT_EQ(to_string(State::closed), "closed");
   EXPECT_EQ(to_string(State::open), "open");
