@@ -6,7 +6,7 @@
 #                      [--out FILE] [--keep-tmp]
 #
 #   --quick      2 s loads, 1 round, 1 thread, 2,000 held streams (about 1.5 minutes)
-#                (default: 5 s loads, 3 rounds, 1 and 2 threads, 10,000 held streams; ~7 minutes)
+#                (default: 5 s loads, 4 rounds, 1 and 2 threads, 10,000 held streams; ~8 minutes)
 #   --no-build   use build/bin as it is (default: scripts/deps.sh and scripts/build.sh first)
 #   --threads    olla threads / nginx workers to compare (default "1 2", --quick "1")
 #   --only LIST  some of startup,http,mock,reuse,sse,hold (default: all)
@@ -49,7 +49,7 @@ if ((quick)); then
   DUR=2 ROUNDS=1 HOLD_STREAMS=2000 START_RUNS=3 SSE_FRAMES=8
   threads_list=${threads_list:-1}
 else
-  DUR=5 ROUNDS=3 HOLD_STREAMS=10000 START_RUNS=5 SSE_FRAMES=12
+  DUR=5 ROUNDS=4 HOLD_STREAMS=10000 START_RUNS=5 SSE_FRAMES=12
   threads_list=${threads_list:-1 2}
 fi
 want() { [[ ,$only, == *,$1,* ]]; }
@@ -394,18 +394,21 @@ http_block() {
   if ((direct)); then warm "$direct_url"; fi
   warm "$nginx_url"
   warm "$olla_url"
-  local r c
+  local r c proxy
   for ((r = 1; r <= ROUNDS; r++)); do
     for c in 8 64; do
       if ((direct)); then http_run "$upname" "$threads" direct "$c" "$r" "$direct_url"; fi
-      if alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r"; then
-        http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" "${nginx_pids[@]}"
-        alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r" || true
-      fi
-      if alive olla "$olla_pid" "$upname t=$threads c=$c round $r"; then
-        http_run "$upname" "$threads" olla "$c" "$r" "$olla_url" "$olla_pid"
-        alive olla "$olla_pid" "$upname t=$threads c=$c round $r" || true
-      fi
+      # The two proxies take turns going first: this machine's speed drifts within a round.
+      for proxy in $( ((r % 2)) && echo nginx olla || echo olla nginx); do
+        if [[ $proxy == nginx ]] && alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r"; then
+          http_run "$upname" "$threads" nginx "$c" "$r" "$nginx_url" "${nginx_pids[@]}"
+          alive nginx "$nginx_pid" "$upname t=$threads c=$c round $r" || true
+        fi
+        if [[ $proxy == olla ]] && alive olla "$olla_pid" "$upname t=$threads c=$c round $r"; then
+          http_run "$upname" "$threads" olla "$c" "$r" "$olla_url" "$olla_pid"
+          alive olla "$olla_pid" "$upname t=$threads c=$c round $r" || true
+        fi
+      done
     done
   done
   if [[ $upname == nginx-json && $threads == 1 ]] && perf_ok; then
