@@ -515,7 +515,8 @@ sse_block() {
       --streams 200 --delay-ms "$SSE_DELAY_MS" --timeout-s 20 >/dev/null || true
   done
   for ((r = 1; r <= ROUNDS; r++)); do
-    for target in direct nginx olla; do
+    # The direct path first (the baseline of the round), then the proxies, taking turns.
+    for target in direct $( ((r % 2)) && echo nginx olla || echo olla nginx); do
       case $target in
         direct) url=http://127.0.0.1:$up ;;
         nginx) url=$nginx_url ;;
