@@ -26,12 +26,34 @@ using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto kTimeout = std::chrono::seconds(15);
 
-namespace {
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+
+RawResponse parse_response(const std::string& raw) {
+  RawResponse r;
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12) return r;
+  const auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return r;
+  for (int i = 9; i < 12; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(raw[i]))) return r;
+    r.status = r.status * 10 + (raw[i] - '0');
+  }
+  r.head = lower(raw.substr(0, end));
+  std::size_t length = 0;
+  if (auto p = r.head.find("\r\ncontent-length:"); p != std::string::npos) {
+    length = std::stoul(r.head.substr(p + 17));
+  }
+  if (raw.size() < end + 4 + length) return r;
+  r.body = raw.substr(end + 4, length);
+  r.consumed = end + 4 + length;
+  return r;
+}
+
+bool response_complete(const std::string& raw) { return parse_response(raw).consumed != 0; }
+
+namespace {
 
 template <typename Fields>
 void copy_headers(const Fields& from, Response& to) {

@@ -47,6 +47,22 @@ Response request(std::uint16_t port, const std::string& method, const std::strin
 StreamResult stream(std::uint16_t port, const std::string& target, const std::string& body,
                     const Headers& headers = {}, int stop_after_frames = -1);
 
+std::string lower(std::string s);
+
+// One HTTP/1.1 response parsed off the front of raw bytes (Content-Length bodies only, which is
+// what the gateway's own errors use).
+struct RawResponse {
+  int status = 0;
+  std::string head;  // lower-cased, status line and fields
+  std::string body;
+  std::size_t consumed = 0;  // bytes of `raw` this response took; 0 if incomplete
+  bool has(const std::string& field) const {
+    return head.find("\r\n" + lower(field) + ":") != std::string::npos;
+  }
+};
+RawResponse parse_response(const std::string& raw);
+bool response_complete(const std::string& raw);
+
 // Writes raw bytes and returns everything read until the peer closes or timeout passes (with
 // `closed`: set to whether the peer closed first).
 std::string raw_exchange(std::uint16_t port, const std::string& bytes,

@@ -114,8 +114,6 @@ struct Exchange {
   double closed_ms = -1;  // when, since the connection was made
 };
 
-bool response_complete(const std::string& raw);
-
 // Reads from fd until the peer closes or the deadline passes, sending `bytes` meanwhile (reading
 // as it goes, so a gateway that answers early and stops reading cannot wedge the client).
 // With `grace`, stops that long after a whole response arrived (for connections that may stay
@@ -203,11 +201,6 @@ long rss_kb() {
 
 // ---------------------------------------------------------------- raw HTTP
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string printable(std::string_view s, std::size_t max = 400) {
   std::string out;
   for (char c : s.substr(0, max)) {
@@ -226,40 +219,6 @@ std::string printable(std::string_view s, std::size_t max = 400) {
   if (s.size() > max) out += "...(" + std::to_string(s.size()) + " bytes)";
   return out;
 }
-
-// One HTTP/1.1 response parsed off the front of raw bytes (Content-Length bodies only, which is
-// what the gateway's own errors use).
-struct RawResponse {
-  int status = 0;
-  std::string head;  // lower-cased, status line and fields
-  std::string body;
-  std::size_t consumed = 0;  // bytes of `raw` this response took; 0 if incomplete
-  bool has(const std::string& field) const {
-    return head.find("\r\n" + lower(field) + ":") != std::string::npos;
-  }
-};
-
-RawResponse parse_response(const std::string& raw) {
-  RawResponse r;
-  if (raw.rfind("HTTP/1.1 ", 0) != 0 || raw.size() < 12) return r;
-  const auto end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return r;
-  for (int i = 9; i < 12; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(raw[i]))) return r;
-    r.status = r.status * 10 + (raw[i] - '0');
-  }
-  r.head = lower(raw.substr(0, end));
-  std::size_t length = 0;
-  if (auto p = r.head.find("\r\ncontent-length:"); p != std::string::npos) {
-    length = std::stoul(r.head.substr(p + 17));
-  }
-  if (raw.size() < end + 4 + length) return r;
-  r.body = raw.substr(end + 4, length);
-  r.consumed = end + 4 + length;
-  return r;
-}
-
-bool response_complete(const std::string& raw) { return parse_response(raw).consumed != 0; }
 
 std::string hex(std::size_t n) {
   char b[32];
