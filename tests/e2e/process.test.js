@@ -68,7 +68,7 @@ test('SIGTERM lets a stream in flight finish, refuses new connections, exits 0',
     }
     assert.match(text, /data: \[DONE\]\n\n$/, 'the stream was cut instead of finishing');
     const exit = await stack.ollaProc.exitPromise;
-    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}`);
+    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${stack.ollaProc.logs.join('\n')}`);
   } finally {
     await stack.stop();
   }

@@ -55,9 +55,13 @@ class RawUpstream {
     tcp::socket waker(ioc_);
     waker.connect(acceptor_.local_endpoint(), ec);
     accept_thread_.join();
-    std::lock_guard lock(mu_);
-    for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
-    for (auto& t : threads_) t.join();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& s : sockets_) s->shutdown(tcp::socket::shutdown_both, ec);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   // Connections olla closed while /v1/silent was waiting for them.
@@ -124,6 +128,7 @@ class RawUpstream {
                     asio::buffer(chunked ? std::string("10\r\nthen sixteen mo.\r\n")
                                          : std::string("then sixteen mo.")),
                     ec);
+        std::lock_guard lock(mu_);  // the destructor shuts every socket down under it
         s.close(ec);
         return;
       } else if (target == "/v1/big-error") {
