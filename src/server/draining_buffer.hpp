@@ -56,50 +56,32 @@ inline void enable_inq(int fd) noexcept {
 #endif
 }
 
-// recv(MSG_DONTWAIT): the bytes the socket holds now; 0 with `ec` clear when it holds none, 0 with
-// `ec` set when the peer closed (eof) or the connection failed.
-inline std::size_t read_now(int fd, boost::asio::mutable_buffer b,
-                            boost::system::error_code& ec) noexcept {
-  ec = {};
-  for (;;) {
-    const auto n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT);
-    if (n > 0) return static_cast<std::size_t>(n);
-    if (n == 0) {
-      if (b.size() != 0) ec = boost::asio::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      ec = boost::system::error_code(errno, boost::asio::error::get_system_category());
-    }
-    return 0;
-  }
-}
-
-// One recvmsg into `b`, as socket_ops::non_blocking_recv1 does it (false: would block), that also
-// says whether the socket was left empty (`drained`: TCP_INQ reported 0 bytes and no FIN).
-inline bool receive_draining(int fd, boost::asio::mutable_buffer b, int flags,
-                             boost::system::error_code& ec, std::size_t& bytes,
-                             bool& drained) noexcept {
-  drained = false;
+// One recvmsg into `b`, as socket_ops::non_blocking_recv1 does it: false when it would block,
+// else the bytes read (0 with eof at the end of the stream) or the error. With `drained`, also
+// whether the read left the socket empty: TCP_INQ reported 0 bytes and no FIN.
+inline bool receive(int fd, boost::asio::mutable_buffer b, int flags, boost::system::error_code& ec,
+                    std::size_t& bytes, bool* drained = nullptr) noexcept {
+  if (drained) *drained = false;
   for (;;) {
     iovec iov{b.data(), b.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    if (drained) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+    }
     const auto n = ::recvmsg(fd, &msg, flags);
     if (n > 0) {
       ec = {};
       bytes = static_cast<std::size_t>(n);
 #ifdef TCP_CM_INQ
-      for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      for (auto* c = CMSG_FIRSTHDR(&msg); drained && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
           int left = 1;
           std::memcpy(&left, CMSG_DATA(c), sizeof left);
-          drained = left == 0;
+          *drained = left == 0;
         }
       }
 #endif
@@ -118,6 +100,15 @@ inline bool receive_draining(int fd, boost::asio::mutable_buffer b, int flags,
   }
 }
 
+// The bytes the socket holds now (MSG_DONTWAIT): 0 with `ec` clear when it holds none, 0 with
+// `ec` set when the peer closed (eof) or the connection failed.
+inline std::size_t read_now(int fd, boost::asio::mutable_buffer b,
+                            boost::system::error_code& ec) noexcept {
+  std::size_t n = 0;
+  if (!receive(fd, b, MSG_DONTWAIT, ec, n)) ec = {};
+  return n;
+}
+
 }  // namespace olla::net
 
 namespace boost::asio::detail {
@@ -127,8 +118,8 @@ inline reactor_op::status reactive_socket_recv_op_base<olla::net::DrainingBuffer
     reactor_op* base) {
   auto* o = static_cast<reactive_socket_recv_op_base*>(base);
   bool drained = false;
-  if (!olla::net::receive_draining(o->socket_, o->buffers_, o->flags_, o->ec_,
-                                   o->bytes_transferred_, drained)) {
+  if (!olla::net::receive(o->socket_, o->buffers_, o->flags_, o->ec_, o->bytes_transferred_,
+                          &drained)) {
     return not_done;  // EAGAIN: wait for the event
   }
   // Asio's own rule is `bytes_transferred_ == 0` (end of stream, or an error); a short read that

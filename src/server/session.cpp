@@ -72,12 +72,12 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
     if (size == 0) co_return http::error::buffer_overflow;
     // Going on with a message: the last read may have left the reactor waiting for an edge that
     // a reset behind the data took (draining_buffer.hpp), so recv first, as Asio would.
+    const auto room = buf.prepare(size);
     error_code ec;
     std::size_t n = 0;
-    if (buf.size() > 0 || p.got_some()) n = s.read_now(buf.prepare(size), ec);
-    if (n == 0 && !ec) {
-      std::tie(ec, n) = co_await s.async_read_some(DrainingBuffer(buf.prepare(size)), use_tuple);
-    }
+    if (buf.size() > 0 || p.got_some()) n = s.read_now(room, ec);
+    if (n == 0 && !ec)
+      std::tie(ec, n) = co_await s.async_read_some(DrainingBuffer(room), use_tuple);
     buf.commit(n);
     if (ec == asio::error::eof) {
       if (!p.got_some()) co_return http::error::end_of_stream;

@@ -139,6 +139,15 @@ TEST(TimedSocket, ClosedWithATimerArmedLeavesNothingBehind) {
 // DrainingBuffer (draining_buffer.hpp): reads that tell the reactor a short read emptied the
 // socket, so the next read waits for epoll instead of trying recv first.
 
+// A pair whose socket under test reports what is left with each read (TCP_INQ), and whose peer
+// has sent `first` already.
+struct InqPair : Pair {
+  explicit InqPair(const std::string& first) {
+    enable_inq(timed.socket().native_handle());
+    asio::write(peer, asio::buffer(first));
+  }
+};
+
 // Reads into a DrainingBuffer over `buf` until it completes or 5 s pass.
 std::optional<ReadResult> draining_read(Pair& p, char* buf, std::size_t size) {
   std::optional<ReadResult> out;
@@ -151,9 +160,7 @@ std::optional<ReadResult> draining_read(Pair& p, char* buf, std::size_t size) {
 }
 
 TEST(DrainingBuffer, BytesThatComeAfterAShortReadAreRead) {
-  Pair p;
-  enable_inq(p.timed.socket().native_handle());
-  asio::write(p.peer, asio::buffer(std::string("ab")));
+  InqPair p("ab");
   char buf[16];
   auto first = draining_read(p, buf, sizeof buf);
   ASSERT_TRUE(first);
@@ -167,9 +174,7 @@ TEST(DrainingBuffer, BytesThatComeAfterAShortReadAreRead) {
 }
 
 TEST(DrainingBuffer, AFullBufferLeavesTheRestToRead) {
-  Pair p;
-  enable_inq(p.timed.socket().native_handle());
-  asio::write(p.peer, asio::buffer(std::string("0123456789abcdefXYZ")));
+  InqPair p("0123456789abcdefXYZ");
   char buf[16];
   auto first = draining_read(p, buf, sizeof buf);
   ASSERT_TRUE(first);
@@ -183,9 +188,7 @@ TEST(DrainingBuffer, AFullBufferLeavesTheRestToRead) {
 // takes the FIN too, so no edge comes after it; TCP_INQ says a FIN waits, and the next read
 // returns the end of stream at once.
 TEST(DrainingBuffer, EndOfStreamBehindTheDataIsRead) {
-  Pair p;
-  enable_inq(p.timed.socket().native_handle());
-  asio::write(p.peer, asio::buffer(std::string("ab")));
+  InqPair p("ab");
   p.peer.shutdown(tcp::socket::shutdown_send);
   // Let the reactor take the edge while no read is pending.
   timer_t t(p.ioc.get_executor(), 30ms);
