@@ -74,7 +74,7 @@ bool peer_closed(socket_t& socket) {
 std::optional<UpstreamStream> UpstreamPool::take(std::size_t endpoint, bool check_always) {
   if (endpoint >= idle_.size()) return std::nullopt;  // an endpoint added by a reload
   auto& list = idle_[endpoint];
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = coarse_now();
   while (!list.empty()) {
     Idle idle = std::move(list.back());
     list.pop_back();
@@ -97,7 +97,7 @@ void UpstreamPool::give_back(std::size_t endpoint, UpstreamStream&& stream) {
     return;
   }
   stream.expires_never();
-  list.push_back(Idle{std::move(stream), std::chrono::steady_clock::now()});
+  list.push_back(Idle{std::move(stream), coarse_now()});
 }
 
 void UpstreamPool::clear() {

@@ -1,6 +1,8 @@
 #pragma once
 // Asio/Beast aliases for the networked parts (never included by Beast-free code).
 
+#include <time.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +14,7 @@
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 
 #include "draining_buffer.hpp"
 
@@ -36,5 +39,16 @@ using stream_t = beast::basic_stream<tcp, executor_t>;
 using timer_t =
     asio::basic_waitable_timer<std::chrono::steady_clock,
                                asio::wait_traits<std::chrono::steady_clock>, executor_t>;
+
+// steady_clock's time as of the kernel's last tick (CLOCK_MONOTONIC_COARSE, the same clock up to
+// 4 ms behind): for deadlines and idle ages, never for latencies. 8 ns a reading where a precise
+// one costs 41 on this VM (six of a proxied request's nine readings are deadlines and ages).
+inline std::chrono::steady_clock::time_point coarse_now() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
 
 }  // namespace olla::net

@@ -31,7 +31,7 @@ void TimedSocket::close() {
 void TimedSocket::expires_after(Clock::duration d) {
   auto& s = *impl_;
   s.fired = false;
-  const auto now = Clock::now();
+  const auto now = coarse_now();  // a deadline up to a tick early; the timer checks precisely
   s.deadline = d >= Clock::time_point::max() - now ? Clock::time_point::max() : now + d;
   if (s.deadline == Clock::time_point::max()) return;
   if (!s.armed || s.deadline < s.armed_for) arm(impl_);
