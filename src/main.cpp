@@ -65,13 +65,14 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  olla::observe::setup_logging(cfg.logging.level, cfg.logging.format);
+  // A one-worker daemon starts no thread, not even for its log (see Gateway::run_until_signal).
+  const bool one_thread = olla::server::Gateway::worker_count(cfg) == 1;
+  olla::observe::setup_logging(cfg.logging.level, cfg.logging.format, !one_thread);
   for (const auto& w : cfg.warnings) spdlog::warn("{}", w);
   if (cfg.discovery.endpoints.empty())
     spdlog::warn("no endpoints configured: every request gets 503");
   try {
     olla::server::Gateway gateway(cfg);
-    gateway.start();
     gateway.run_until_signal([&] { return olla::config::load_file(config_path); });
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());

@@ -2,9 +2,11 @@
 
 #include <spdlog/async.h>
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 namespace olla::observe {
@@ -38,13 +40,21 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
 
 }  // namespace
 
-void setup_logging(std::string_view level, std::string_view format) {
+void setup_logging(std::string_view level, std::string_view format, bool background) {
   g_json = format == "json";
-  // The queue's slots are allocated and written up front (about 380 bytes each): 1,024 cost
-  // 0.4 MB of idle RSS where spdlog's usual 8,192 cost 3 MB. The logging thread drains it far
-  // faster than a core proxies requests; when it is full, the oldest lines give way (_nb).
-  if (!spdlog::thread_pool()) spdlog::init_thread_pool(1024, 1);
-  auto logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("olla");
+  std::shared_ptr<spdlog::logger> logger;
+  if (background) {
+    // The queue's slots are allocated and written up front (about 380 bytes each): 1,024 cost
+    // 0.4 MB of idle RSS where spdlog's usual 8,192 cost 3 MB. The logging thread drains it far
+    // faster than a core proxies requests; when it is full, the oldest lines give way (_nb).
+    // Its sink flushes each line, so no flushing thread is needed.
+    if (!spdlog::thread_pool()) spdlog::init_thread_pool(1024, 1);
+    logger = spdlog::create_async_nb<spdlog::sinks::stdout_sink_mt>("olla");
+  } else {
+    // std::cout goes through stdout's buffer (block-buffered unless stdout is a terminal).
+    logger = std::make_shared<spdlog::logger>(
+        "olla", std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout, false));
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(std::string(level)));
   if (g_json) {
@@ -55,8 +65,7 @@ void setup_logging(std::string_view level, std::string_view format) {
   } else {
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   }
-  spdlog::flush_every(std::chrono::seconds(1));
-  spdlog::flush_on(spdlog::level::warn);  // problems reach the log at once
+  logger->flush_on(spdlog::level::warn);  // problems reach the log at once
 }
 
 void log_access(const AccessRecord& r) {

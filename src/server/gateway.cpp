@@ -142,6 +142,18 @@ tcp::endpoint listen_endpoint(const config::ServerConfig& s) {
   return results.begin()->endpoint();
 }
 
+// Writes out the log's buffered lines every `period` (a one-thread daemon's log has no thread of
+// its own to write them). Ends when `ioc` stops.
+task<void> flush_log_every(asio::io_context& ioc, std::chrono::milliseconds period) {
+  timer_t tick(ioc.get_executor());
+  for (;;) {
+    tick.expires_after(period);
+    auto [ec] = co_await tick.async_wait(use_tuple);
+    if (ec) co_return;
+    spdlog::default_logger_raw()->flush();
+  }
+}
+
 }  // namespace
 
 struct Gateway::Impl {
@@ -169,17 +181,25 @@ struct Gateway::Impl {
   std::vector<std::thread> threads;
   std::uint16_t port = 0;
   bool running = false;
+
+  task<void> drain(asio::io_context& control);
 };
 
 Gateway::Gateway(config::Config cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
 
 Gateway::~Gateway() { stop(); }
 
-std::uint16_t Gateway::start() {
+int Gateway::worker_count(const config::Config& cfg) {
+  if (cfg.server.threads > 0) return cfg.server.threads;
+  return static_cast<int>(std::max<std::size_t>(1, allowed_cpus().size()));
+}
+
+std::uint16_t Gateway::start() { return launch(false); }
+
+std::uint16_t Gateway::launch(bool caller_runs_worker) {
   auto& im = *impl_;
   const auto cpus = allowed_cpus();
-  int threads = im.cfg.server.threads;
-  if (threads <= 0) threads = static_cast<int>(std::max<std::size_t>(1, cpus.size()));
+  const int threads = worker_count(im.cfg);
   // One worker per CPU: each keeps to its own (see config.hpp, cpu_affinity).
   const bool pin = im.cfg.server.cpu_affinity == "auto" && threads > 1 &&
                    static_cast<std::size_t>(threads) == cpus.size();
@@ -209,7 +229,7 @@ std::uint16_t Gateway::start() {
   }
   im.health.start(im.workers[0]->ioc);
   im.running = true;
-  for (int t = 0; t < threads; ++t) {
+  for (int t = caller_runs_worker ? 1 : 0; t < threads; ++t) {
     im.threads.emplace_back([w = im.workers[t].get()] {
       auto guard = asio::make_work_guard(w->ioc);
       w->ioc.run();
@@ -222,26 +242,37 @@ std::uint16_t Gateway::start() {
   return im.port;
 }
 
-void Gateway::shutdown() {
-  auto& im = *impl_;
-  if (!im.running) return;
+// Stops accepting on every worker and closes their idle keep-alive connections (busy ones close
+// after their response), then waits on `control` until no request is in flight or
+// server.shutdown_timeout has passed, and stops `control`.
+task<void> Gateway::Impl::drain(asio::io_context& control) {
+  auto& im = *this;
   for (std::size_t t = 0; t < im.acceptors.size(); ++t) {
     asio::post(im.workers[t]->ioc, [a = im.acceptors[t].get(), w = im.workers[t].get()] {
       error_code ignored;
       a->close(ignored);
       w->stopping = true;
-      // Idle keep-alive connections go now; busy ones close after their response.
       for (auto& client : w->idle_clients) client.socket->socket().close(ignored);
     });
   }
   const auto deadline = std::chrono::steady_clock::now() + im.cfg.server.shutdown_timeout;
+  timer_t tick(control.get_executor());
   while (im.shared.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    tick.expires_after(std::chrono::milliseconds(20));
+    co_await tick.async_wait(use_tuple);
   }
   if (im.shared.in_flight.load() > 0) {
     spdlog::warn("shutdown timeout: {} request(s) still in flight are cut",
                  im.shared.in_flight.load());
   }
+  control.stop();
+}
+
+void Gateway::shutdown() {
+  if (!impl_->running) return;
+  asio::io_context control;
+  asio::co_spawn(control, impl_->drain(control), asio::detached);
+  control.run();
   stop();
 }
 
@@ -272,7 +303,17 @@ std::string Gateway::reload_endpoints(const std::vector<config::EndpointConfig>&
 }
 
 void Gateway::run_until_signal(const std::function<config::Config()>& reload) {
-  asio::io_context ioc;
+  auto& im = *impl_;
+  // A one-worker daemon runs its worker here: a process with a single thread skips the kernel's
+  // reference on the descriptor in each system call and glibc's cancellation wrappers.
+  const bool here = !im.running && worker_count(im.cfg) == 1;
+  if (!im.running) launch(here);
+  asio::io_context own;
+  asio::io_context& ioc = here ? im.workers[0]->ioc : own;
+  if (here) {
+    spdlog::default_logger_raw()->flush();  // the listening line, at once
+    asio::co_spawn(ioc, flush_log_every(ioc, std::chrono::milliseconds(200)), asio::detached);
+  }
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.add(SIGHUP);
   std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
@@ -293,12 +334,15 @@ void Gateway::run_until_signal(const std::function<config::Config()>& reload) {
       return;
     }
     spdlog::info("signal {}: stopping (in-flight requests get up to {})", sig,
-                 config::format_duration(impl_->cfg.server.shutdown_timeout));
-    ioc.stop();
+                 config::format_duration(im.cfg.server.shutdown_timeout));
+    asio::co_spawn(ioc, im.drain(ioc), asio::detached);
   };
   signals.async_wait(on_signal);
-  ioc.run();
-  shutdown();
+  {
+    auto guard = asio::make_work_guard(ioc);
+    ioc.run();
+  }
+  stop();
   spdlog::info("olla stopped");
 }
 

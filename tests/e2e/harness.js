@@ -147,14 +147,14 @@ async function stopProc(proc) {
   await within(proc.exitPromise, STOP_GRACE_MS);
 }
 
-function configYaml(mockPort, { shutdownTimeout = '1s' } = {}) {
+function configYaml(mockPort, { shutdownTimeout = '1s', threads = 1 } = {}) {
   // Every section is written out, with short timeouts where a test could otherwise wait long
   // (shutdown_timeout: stop() must not wait 10 s for a stream a test left open).
   return `# written by tests/e2e/harness.js
 server:
   host: 127.0.0.1
   port: 0
-  threads: 1
+  threads: ${threads}
   shutdown_timeout: ${shutdownTimeout}
   request_limits:
     max_body_size: 100MB
@@ -210,7 +210,7 @@ export async function waitHealthy(olla, { minModels = 1, timeoutMs = READY_TIMEO
   throw new Error(`gateway not ready within ${timeoutMs} ms; last health answer: ${last}`);
 }
 
-export async function startStack({ mockArgs = [], shutdownTimeout = '1s' } = {}) {
+export async function startStack({ mockArgs = [], shutdownTimeout = '1s', threads = 1 } = {}) {
   const tmp = mkdtempSync(path.join(tmpdir(), 'olla-e2e-'));
   let mock;
   let olla;
@@ -238,7 +238,7 @@ export async function startStack({ mockArgs = [], shutdownTimeout = '1s' } = {})
     stack.mock = `http://127.0.0.1:${stack.mockPort}`;
 
     const cfg = path.join(tmp, 'olla.yaml');
-    writeFileSync(cfg, configYaml(stack.mockPort, { shutdownTimeout }));
+    writeFileSync(cfg, configYaml(stack.mockPort, { shutdownTimeout, threads }));
     const o = await launch(
       'olla',
       OLLA_BIN,

@@ -41,34 +41,61 @@ async function freePort() {
   });
 }
 
-test('SIGTERM lets a stream in flight finish, refuses new connections, exits 0', async () => {
-  const stack = await startStack({ mockArgs: ['--chunk-delay-ms', '150'], shutdownTimeout: '10s' });
-  try {
-    const res = await fetch(`${stack.olla}/olla/litellm/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-mock-chunks': '8' },
-      body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }], stream: true }),
-    });
-    assert.equal(res.status, 200);
-    const reader = res.body.getReader();
-    const first = await reader.read();
-    assert.ok(!first.done);
-    stack.ollaProc.child.kill('SIGTERM');
-    await sleep(200);
-    // No new connections once stopping.
-    await assert.rejects(
-      fetch(`${stack.olla}/olla/litellm/health`, { signal: AbortSignal.timeout(2000) }),
-      'a new connection was accepted during shutdown',
-    );
-    let text = new TextDecoder().decode(first.value);
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
+// One worker: the worker runs on the main thread and handles the signal itself; two: the main
+// thread waits for signals while the workers run on their own threads.
+for (const threads of [1, 2]) {
+  test(`SIGTERM lets a stream in flight finish, refuses new connections, exits 0 (${threads} thread(s))`, async () => {
+    const stack = await startStack({ mockArgs: ['--chunk-delay-ms', '150'], shutdownTimeout: '10s', threads });
+    try {
+      const res = await fetch(`${stack.olla}/olla/litellm/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-mock-chunks': '8' },
+        body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body.getReader();
+      const first = await reader.read();
+      assert.ok(!first.done);
+      stack.ollaProc.child.kill('SIGTERM');
+      await sleep(200);
+      // No new connections once stopping.
+      await assert.rejects(
+        fetch(`${stack.olla}/olla/litellm/health`, { signal: AbortSignal.timeout(2000) }),
+        'a new connection was accepted during shutdown',
+      );
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      assert.match(text, /data: \[DONE\]\n\n$/, 'the stream was cut instead of finishing');
+      const exit = await stack.ollaProc.exitPromise;
+      assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${stack.ollaProc.logs.join('\n')}`);
+    } finally {
+      await stack.stop();
     }
-    assert.match(text, /data: \[DONE\]\n\n$/, 'the stream was cut instead of finishing');
-    const exit = await stack.ollaProc.exitPromise;
-    assert.equal(exit.code, 0, `exit ${JSON.stringify(exit)}\n${stack.ollaProc.logs.join('\n')}`);
+  });
+}
+
+test('one worker: one thread in all, access lines written without a request to flush them', async () => {
+  const { readdirSync } = await import('node:fs');
+  const stack = await startStack();
+  try {
+    const pid = stack.ollaProc.child.pid;
+    // No logging, signal or resolver thread either (the endpoint is an address).
+    assert.deepEqual(readdirSync(`/proc/${pid}/task`), [String(pid)]);
+    const res = await fetch(`${stack.olla}/olla/litellm/v1/models`);
+    assert.equal(res.status, 200);
+    const id = res.headers.get('x-olla-request-id');
+    assert.ok(id);
+    // The line sits in stdout's buffer until the 200 ms flush writes it out.
+    const deadline = Date.now() + 3000;
+    while (!stack.logs().includes(id) && Date.now() < deadline) await sleep(50);
+    const line = stack.logs().split('\n').find((l) => l.includes(id));
+    assert.ok(line, `no access line for ${id} within 3 s:\n${stack.logs()}`);
+    assert.match(line, /"msg":"access","method":"GET","path":"\/olla\/litellm\/v1\/models","status":200/);
+    assert.deepEqual(readdirSync(`/proc/${pid}/task`), [String(pid)]);
   } finally {
     await stack.stop();
   }

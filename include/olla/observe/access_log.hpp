@@ -21,9 +21,12 @@ struct AccessRecord {
   std::string_view client;
 };
 
-// Sets up spdlog: level, "json" (one JSON object a line) or "text", asynchronous so the request
-// path only queues the line.
-void setup_logging(std::string_view level, std::string_view format);
+// Sets up spdlog: level, "json" (one JSON object a line) or "text". With `background`, lines are
+// queued for a logging thread that writes each at once, so the request path only queues them.
+// Without it (a one-thread daemon, which starts no thread), the logging call writes the line into
+// stdout's buffer: written out when the buffer is full, at once for warnings and worse, and when
+// the caller flushes the logger (the daemon does every 200 ms), as nginx's buffered access log.
+void setup_logging(std::string_view level, std::string_view format, bool background = true);
 
 // One access line per request.
 void log_access(const AccessRecord& r);

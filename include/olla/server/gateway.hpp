@@ -23,6 +23,9 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
+  // The number of workers `cfg` asks for (server.threads; 0 = one per CPU this process may use).
+  static int worker_count(const config::Config& cfg);
+
   // Binds and starts the worker threads; returns the bound port (server.port 0 picks one).
   std::uint16_t start();
 
@@ -30,8 +33,11 @@ class Gateway {
   void shutdown();
   // Stop now.
   void stop();
-  // Blocks until SIGINT/SIGTERM, then shuts down gracefully. On SIGHUP, calls `reload` for a
-  // fresh config and applies its endpoint list; a config that fails to load changes nothing.
+  // Starts unless started, blocks until SIGINT/SIGTERM, then shuts down gracefully. On SIGHUP,
+  // calls `reload` for a fresh config and applies its endpoint list; a config that fails to load
+  // changes nothing. With one worker and not started before, the calling thread is the worker and
+  // no thread is started (see docs/architecture.md, threads); it also flushes the log every
+  // 200 ms (setup_logging without a background thread).
   void run_until_signal(const std::function<config::Config()>& reload = {});
 
   // Applies a new endpoint list without dropping a connection: unchanged endpoints keep their
@@ -44,6 +50,7 @@ class Gateway {
   const config::Config& config() const;
 
  private:
+  std::uint16_t launch(bool caller_runs_worker);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
