@@ -12,15 +12,16 @@ bool is_valid_request_id(std::string_view id) {
   return true;
 }
 
-std::string new_request_id() {
+void new_request_id(std::string& out) {
   thread_local std::mt19937_64 rng{[] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }()};
   static constexpr char kHex[] = "0123456789abcdef";
-  char out[4 + 32] = {'r', 'e', 'q', '_'};
-  char* p = out + 4;
+  out.resize(4 + 32);
+  char* p = out.data();
+  for (char c : {'r', 'e', 'q', '_'}) *p++ = c;
   for (int half = 0; half < 2; ++half) {
     auto v = rng();
     for (int i = 0; i < 8; ++i, v >>= 8) {
@@ -28,7 +29,12 @@ std::string new_request_id() {
       *p++ = kHex[v & 0xf];
     }
   }
-  return std::string(out, sizeof out);
+}
+
+std::string new_request_id() {
+  std::string id;
+  new_request_id(id);
+  return id;
 }
 
 }  // namespace olla::observe

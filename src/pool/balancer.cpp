@@ -1,17 +1,16 @@
 #include "olla/pool/balancer.hpp"
 
 #include <climits>
-#include <vector>
 
 namespace olla::pool {
 namespace {
 
 // Candidates in the highest priority tier, in their original order.
-std::vector<std::size_t> top_tier(std::span<const std::size_t> candidates,
-                                  std::span<const std::unique_ptr<Endpoint>> endpoints) {
+Indexes top_tier(std::span<const std::size_t> candidates,
+                 std::span<const std::unique_ptr<Endpoint>> endpoints) {
   int best = INT_MIN;
   for (auto c : candidates) best = std::max(best, endpoints[c]->cfg.priority);
-  std::vector<std::size_t> tier;
+  Indexes tier;
   for (auto c : candidates) {
     if (endpoints[c]->cfg.priority == best) tier.push_back(c);
   }
@@ -54,7 +53,7 @@ std::size_t LeastConnectionsBalancer::choose(std::span<const std::size_t> candid
   // Each counter is read once: other threads change them while we look, and a second read could
   // leave no endpoint at the minimum.
   const auto tier = top_tier(candidates, endpoints);
-  std::vector<std::size_t> idle;
+  Indexes idle;
   int least = INT_MAX;
   for (auto c : tier) {
     const int n = endpoints[c]->in_flight.load(std::memory_order_relaxed);

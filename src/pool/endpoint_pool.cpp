@@ -73,8 +73,7 @@ std::size_t EndpointPool::routable_count() const {
 }
 
 Selection EndpointPool::select(std::string_view model, std::span<const std::size_t> exclude) {
-  std::vector<std::size_t> candidates;
-  candidates.reserve(size());
+  Indexes candidates;
   auto result = this->candidates(model, exclude, candidates);
   if (!candidates.empty()) result.index = static_cast<int>(balancer_->choose(candidates, slots()));
   return result;
@@ -82,22 +81,22 @@ Selection EndpointPool::select(std::string_view model, std::span<const std::size
 
 bool EndpointPool::has_candidate(std::string_view model,
                                  std::span<const std::size_t> exclude) const {
-  std::vector<std::size_t> candidates;
+  Indexes candidates;
   this->candidates(model, exclude, candidates);
   return !candidates.empty();
 }
 
 Selection EndpointPool::candidates(std::string_view model, std::span<const std::size_t> exclude,
-                                   std::vector<std::size_t>& candidates) const {
+                                   Indexes& candidates) const {
   const auto all = slots();
   auto usable = [&](std::size_t i) {
     return i < all.size() && all[i]->routable() &&
            std::find(exclude.begin(), exclude.end(), i) == exclude.end();
   };
-  const auto snap = models_.snapshot();
-  const auto known = model.empty() ? snap->endpoints_by_model.end()
-                                   : snap->endpoints_by_model.find(std::string(model));
-  if (known != snap->endpoints_by_model.end()) {
+  const auto& snap = models_.current();
+  const auto known =
+      model.empty() ? snap.endpoints_by_model.end() : snap.endpoints_by_model.find(model);
+  if (known != snap.endpoints_by_model.end()) {
     for (auto i : known->second) {
       if (usable(i)) candidates.push_back(i);
     }

@@ -3,11 +3,27 @@
 #include <unordered_set>
 
 namespace olla::pool {
+namespace {
+
+std::atomic<std::uint64_t> next_stamp{1};
+
+struct Kept {
+  std::uint64_t stamp = 0;
+  std::shared_ptr<const ModelRegistry::Snapshot> snapshot;
+};
+thread_local Kept kept;
+
+}  // namespace
 
 ModelRegistry::ModelRegistry(std::size_t endpoint_count) {
   auto s = std::make_shared<Snapshot>();
   s->per_endpoint.resize(endpoint_count);
-  snapshot_ = std::move(s);
+  publish(std::move(s));
+}
+
+void ModelRegistry::publish(std::shared_ptr<const Snapshot> next) {
+  std::atomic_store(&snapshot_, std::move(next));
+  stamp_.store(next_stamp.fetch_add(1, std::memory_order_relaxed), std::memory_order_release);
 }
 
 void ModelRegistry::set_models(std::size_t endpoint, std::vector<ModelInfo> models) {
@@ -24,11 +40,22 @@ void ModelRegistry::set_models(std::size_t endpoint, std::vector<ModelInfo> mode
       next->provider_by_model.emplace(m.id, m.provider);
     }
   }
-  std::atomic_store(&snapshot_, std::shared_ptr<const Snapshot>(std::move(next)));
+  publish(std::move(next));
 }
 
 std::shared_ptr<const ModelRegistry::Snapshot> ModelRegistry::snapshot() const {
   return std::atomic_load(&snapshot_);
+}
+
+const ModelRegistry::Snapshot& ModelRegistry::current() const {
+  // A stamp read before the snapshot: at worst the snapshot is newer than its stamp, and the next
+  // call takes it again.
+  const auto stamp = stamp_.load(std::memory_order_acquire);
+  if (kept.stamp != stamp) {
+    kept.snapshot = std::atomic_load(&snapshot_);
+    kept.stamp = stamp;
+  }
+  return *kept.snapshot;
 }
 
 std::vector<ModelInfo> ModelRegistry::union_models(const std::vector<bool>& include) const {

@@ -130,17 +130,26 @@ class RelayBuffer {
   std::unique_ptr<char[]> data_;
 };
 
+struct HangupWatch;
+
 // What a client connection keeps between its requests, so that a proxied request allocates none
 // of it: the relay buffer, the head being written (the upstream request's, then the response's),
 // the client request's parsed head, the upstream's response bytes and its parsed head (both
-// cleared for each attempt).
+// cleared for each attempt), the request id, the buffered request body and the hang-up watch.
 struct ConnBuffers {
   RelayBuffer piece;
   std::string head;
   beast::flat_buffer upstream_in;
   proxy::RequestParser::Storage request_head;
   proxy::ResponseParser::Storage response_head;
+  std::string request_id;
+  std::string body;
+  std::shared_ptr<HangupWatch> watch;
 };
+
+// A body buffer kept for the connection's next request when it is no larger than this (a large
+// one is memory an idle keep-alive connection should not hold: as much as its read buffer).
+constexpr std::size_t kKeptBodyCapacity = 4096;
 
 // Up to six buffers written with one writev: a head, a chunk's size line, its data, its CRLF and
 // the last chunk. Empty ones are left out.
@@ -292,7 +301,14 @@ class Exchange {
         sh_(shared),
         cfg_(shared.cfg),
         peer_(peer),
-        start_(Clock::now()) {
+        start_(Clock::now()),
+        rid_(bufs.request_id),
+        body_(bufs.body) {
+    if (body_.capacity() > kKeptBodyCapacity) {
+      std::string().swap(body_);
+    } else {
+      body_.clear();
+    }
     // The first X-Request-ID (a name Beast has no code for).
     std::string_view client_id;
     for (const auto& f : parser_.fields()) {
@@ -301,9 +317,11 @@ class Exchange {
         break;
       }
     }
-    rid_ = !client_id.empty() && observe::is_valid_request_id(client_id)
-               ? std::string(client_id)
-               : observe::new_request_id();
+    if (!client_id.empty() && observe::is_valid_request_id(client_id)) {
+      rid_.assign(client_id);
+    } else {
+      observe::new_request_id(rid_);
+    }
     client_keep_alive_ = parser_.keep_alive() && !worker_.stopping;
   }
 
@@ -607,7 +625,7 @@ class Exchange {
     if (body_complete_) {
       model_ = proxy::extract_model(body_);
       // (A streamed body sets it up in send_request().)
-      watch_ = std::make_shared<HangupWatch>(client_.socket());
+      watch_ = fresh_watch();
     }
 
     for (;;) {
@@ -775,7 +793,7 @@ class Exchange {
       }
     }
     if (!watch_) {
-      watch_ = std::make_shared<HangupWatch>(client_.socket());
+      watch_ = fresh_watch();
       watch_->upstream = &upstream;
       watch_soon(worker_, *watch_);
     }
@@ -1072,6 +1090,20 @@ class Exchange {
 
   bool more_attempts_allowed() const { return tried_.size() < max_attempts(); }
 
+  // The connection's hang-up watch, unless a receive of an earlier request's is still pending
+  // on it (its handler holds a reference): then a new one.
+  std::shared_ptr<HangupWatch> fresh_watch() {
+    auto& w = bufs_.watch;
+    if (w && w.use_count() == 1) {
+      w->unlink();
+      w->upstream = nullptr;
+      w->hung_up = false;
+      return w;
+    }
+    w = std::make_shared<HangupWatch>(client_.socket());
+    return w;
+  }
+
   std::size_t max_attempts() const {
     if (!cfg_.proxy.retry_enabled) return 1;
     return cfg_.proxy.retry_max_attempts ? static_cast<std::size_t>(cfg_.proxy.retry_max_attempts)
@@ -1121,9 +1153,9 @@ class Exchange {
   Clock::time_point first_byte_at_{};
 
   router::Route route_;
-  std::string rid_;
+  std::string& rid_;  // the connection's (ConnBuffers::request_id)
   std::string model_;
-  std::string body_;  // buffered request body prefix
+  std::string& body_;  // buffered request body prefix (the connection's, ConnBuffers::body)
   bool body_complete_ = false;
   bool response_started_ = false;  // the response head went to the client
   bool body_sent_ = false;         // ... and the end of its body
@@ -1134,8 +1166,8 @@ class Exchange {
   bool client_keep_alive_ = true;
   bool keep_after_response_ = false;
   bool timed_out_ = false;
-  std::vector<std::size_t> tried_;  // endpoints this request went to, in order
-  error_code client_error_;         // the client failed while its body was being relayed
+  pool::Indexes tried_;      // endpoints this request went to, in order
+  error_code client_error_;  // the client failed while its body was being relayed
   pool::Endpoint* endpoint_ = nullptr;
   std::size_t endpoint_index_ = 0;
   std::shared_ptr<HangupWatch> watch_;

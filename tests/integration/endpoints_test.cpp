@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "harness.hpp"
 
@@ -255,6 +256,42 @@ TEST_F(Endpoints, KeepAliveServesManyRequestsOnOneConnection) {
        pos = out.find("HTTP/1.1 200", pos + 1))
     ++count;
   EXPECT_EQ(count, 4u) << out;
+}
+
+// A connection keeps its request-body buffer (up to 4 KB of it) and request id between requests:
+// each request must carry only its own body (one too large to keep, a shorter one, a shorter one
+// still) and get a fresh id.
+TEST_F(Endpoints, EachRequestOnAKeptAliveConnectionForwardsOnlyItsOwnBody) {
+  const auto body_of = [](std::size_t n) {
+    return R"({"model":"gpt-4","messages":[{"role":"user","content":")" + std::string(n, 'a') +
+           R"("}]})";
+  };
+  const std::string short_body = R"({"model":"gpt-4","messages":[]})";
+  auto post = [](const std::string& body) {
+    return "POST /olla/litellm/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+           "Content-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  const std::string raw = post(body_of(9000)) + post(body_of(2000)) + post(short_body) +
+                          "GET /olla/litellm/health HTTP/1.1\r\nHost: x\r\n"
+                          "Connection: close\r\n\r\n";
+  const auto out = raw_exchange(stack.port(), raw);
+  std::vector<std::string> ids;
+  std::string rest = out;
+  for (int i = 0; i < 4; ++i) {
+    const auto r = parse_response(rest);
+    ASSERT_GT(r.consumed, 0u) << "response " << i << " of:\n" << out;
+    EXPECT_EQ(r.status, 200) << i;
+    const std::string key = "\r\nx-olla-request-id: ";
+    const auto at = r.head.find(key);
+    ASSERT_NE(at, std::string::npos) << r.head;
+    ids.push_back(r.head.substr(at + key.size(), r.head.find("\r\n", at + 2) - at - key.size()));
+    rest.erase(0, r.consumed);
+  }
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 4u);
+  const auto last = stack.mock().last_request();
+  EXPECT_EQ(last["target"], "/v1/chat/completions");
+  EXPECT_EQ(last["body"], short_body);
 }
 
 TEST_F(Endpoints, ModelNamesCannotInjectHeaders) {

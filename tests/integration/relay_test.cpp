@@ -304,12 +304,26 @@ namespace {
 
 // A client that hangs up while olla waits on the upstream: olla closes its upstream connection
 // (LiteLLM stops generating) without waiting for an answer that may take minutes. Whether the
-// client leaves before or after olla starts watching its socket, a tick into the wait.
+// client leaves before or after olla starts watching its socket, a tick into the wait, and on a
+// connection that has had an answered request before (its watch is the connection's, reused).
 bool upstream_closed_after_hang_up(RawUpstream& upstream, std::uint16_t port,
-                                   std::chrono::milliseconds stay) {
+                                   std::chrono::milliseconds stay, bool answered_before = false) {
   asio::io_context ioc;
   tcp::socket c(ioc);
   c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  if (answered_before) {
+    asio::write(c, asio::buffer(std::string("POST /olla/litellm/v1/own-headers HTTP/1.1\r\n"
+                                            "Host: x\r\nContent-Length: 2\r\n\r\n{}")));
+    std::string got;
+    char buf[4096];
+    while (!response_complete(got)) {
+      boost::system::error_code ec;
+      const auto n = c.read_some(asio::buffer(buf), ec);
+      if (ec) return false;
+      got.append(buf, n);
+    }
+    if (parse_response(got).status != 200) return false;
+  }
   const std::string req =
       "POST /olla/litellm/v1/silent HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
       "Content-Length: 21\r\n\r\n{\"model\":\"raw-model\"}";
@@ -331,6 +345,13 @@ TEST_F(Relay, ClientHangUpWhileWaitingClosesTheUpstream) {
 
 TEST_F(Relay, ClientHangUpBeforeTheWatchStartsClosesTheUpstream) {
   EXPECT_TRUE(upstream_closed_after_hang_up(upstream, stack.port(), std::chrono::milliseconds(0)));
+}
+
+TEST_F(Relay, ClientHangUpOnAKeptAliveConnectionClosesTheUpstream) {
+  EXPECT_TRUE(
+      upstream_closed_after_hang_up(upstream, stack.port(), std::chrono::milliseconds(300), true));
+  EXPECT_TRUE(
+      upstream_closed_after_hang_up(upstream, stack.port(), std::chrono::milliseconds(0), true));
 }
 
 }  // namespace

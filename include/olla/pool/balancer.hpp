@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -9,6 +10,9 @@
 #include "olla/pool/endpoint.hpp"
 
 namespace olla::pool {
+
+// Endpoint indexes picked for one request: up to 16 without an allocation.
+using Indexes = boost::container::small_vector<std::size_t, 16>;
 
 // Picks one of the candidates (indexes into the endpoint list, never empty). The seam where
 // balancing strategies plug in, like Envoy's LoadBalancer::chooseHost.

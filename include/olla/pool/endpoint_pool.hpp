@@ -68,7 +68,7 @@ class EndpointPool {
  private:
   // The candidates for a request, or the error when there are none.
   Selection candidates(std::string_view model, std::span<const std::size_t> exclude,
-                       std::vector<std::size_t>& out) const;
+                       Indexes& out) const;
 
   std::span<const std::unique_ptr<Endpoint>> slots() const { return {slots_.data(), size()}; }
   std::unique_ptr<Endpoint> make_endpoint(const config::EndpointConfig& ep) const;

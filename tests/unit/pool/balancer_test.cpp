@@ -165,7 +165,8 @@ TEST(LeastConnectionsConcurrent, CountersMovingDuringChoiceNeverBreakIt) {
   std::vector<std::unique_ptr<Endpoint>> eps;
   for (int i = 0; i < 3; ++i) {
     config::EndpointConfig c;
-    c.name = "e" + std::to_string(i);
+    c.name = "e";
+    c.name += std::to_string(i);  // not "e" + ...: GCC 12 warns falsely (-Wrestrict, PR 105329)
     eps.push_back(std::make_unique<Endpoint>(c));
   }
   const std::vector<std::size_t> candidates = {0, 1, 2};

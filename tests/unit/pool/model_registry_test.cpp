@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace olla::pool {
@@ -147,6 +149,57 @@ TEST(ModelRegistry, SetModelsBeyondTheEndGrows) {
   r.set_models(2, models({{"x", ""}}));
   EXPECT_EQ(r.snapshot()->per_endpoint.size(), 3u);
   EXPECT_EQ(ids(r.union_models({false, false, true})), (Ids{"x"}));
+}
+
+// current(): this thread's kept snapshot, taken again once a newer one is published.
+TEST(ModelRegistry, CurrentFollowsEachPublication) {
+  ModelRegistry r(2);
+  EXPECT_TRUE(r.current().endpoints_by_model.empty());
+  r.set_models(0, models({{"gpt-4", "openai"}}));
+  EXPECT_EQ(r.current().endpoints_by_model.count("gpt-4"), 1u);
+  EXPECT_EQ(&r.current(), r.snapshot().get());  // the published one, not a copy
+  r.set_models(1, models({{"gpt-4", "openai"}}));
+  EXPECT_EQ(r.current().endpoints_by_model.at("gpt-4"), (Indexes{0, 1}));
+  r.set_models(0, {});
+  EXPECT_EQ(r.current().endpoints_by_model.at("gpt-4"), (Indexes{1}));
+}
+
+// One thread reading two registries (two gateways in one process) never gets one's snapshot for
+// the other's, also when both have been published to the same number of times.
+TEST(ModelRegistry, CurrentKeepsRegistriesApart) {
+  ModelRegistry a(1), b(1);
+  a.set_models(0, models({{"only-a", ""}}));
+  b.set_models(0, models({{"only-b", ""}}));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(a.current().endpoints_by_model.count("only-a"), 1u);
+    EXPECT_EQ(a.current().endpoints_by_model.count("only-b"), 0u);
+    EXPECT_EQ(b.current().endpoints_by_model.count("only-b"), 1u);
+    EXPECT_EQ(b.current().endpoints_by_model.count("only-a"), 0u);
+  }
+  // A registry made where a destroyed one was still gets its own snapshot.
+  auto c = std::make_unique<ModelRegistry>(1);
+  c->set_models(0, models({{"only-c", ""}}));
+  EXPECT_EQ(c->current().endpoints_by_model.count("only-c"), 1u);
+  c.reset();
+  auto d = std::make_unique<ModelRegistry>(1);
+  EXPECT_TRUE(d->current().endpoints_by_model.empty());
+}
+
+// Another thread's publication reaches this thread's next current().
+TEST(ModelRegistry, CurrentSeesAnotherThreadsPublication) {
+  ModelRegistry r(1);
+  EXPECT_TRUE(r.current().endpoints_by_model.empty());
+  std::thread([&] { r.set_models(0, models({{"gpt-4", "openai"}})); }).join();
+  EXPECT_EQ(r.current().endpoints_by_model.count("gpt-4"), 1u);
+}
+
+// Lookups by string_view, as the request path makes them (no std::string of the model).
+TEST(ModelRegistry, LooksUpByStringView) {
+  ModelRegistry r(1);
+  r.set_models(0, models({{"anthropic/claude-3-5-sonnet-20241022", "anthropic"}}));
+  const std::string body = R"({"model":"anthropic/claude-3-5-sonnet-20241022"})";
+  const std::string_view model = std::string_view(body).substr(10, 36);
+  EXPECT_EQ(r.current().endpoints_by_model.count(model), 1u);
 }
 
 }  // namespace
