@@ -67,6 +67,9 @@ class UpstreamStream {
         token, buffers);
   }
 
+  // The reactor's last events for a plain connection; nullptr over TLS, whose reads are Asio's.
+  const unsigned int* reactor_events() { return tls_ ? nullptr : tcp_.reactor_events(); }
+
   // What a plain connection holds now, without waiting; 0 and no error when nothing (read_now in
   // draining_buffer.hpp). Always nothing over TLS: its reads are Asio's own.
   std::size_t read_now(net::asio::mutable_buffer b, net::error_code& ec) {

@@ -19,11 +19,13 @@
 // how many bytes remain queued, and reports 1 when a FIN is waiting, whose edge the reactor may
 // have taken already (data and FIN in one event). Without that option, or when the option says
 // something is left, the read is Asio's. What TCP_INQ cannot say is that a reset came in behind
-// the data; its edge may be gone too. So a read that goes on with a message after a short read
-// first calls recv itself (read_now, as Asio's speculative read would), and only a read that starts
-// a message trusts the flag: the next request from a client, which comes after our answer, and an
-// upstream's response, which comes after our request. A reset there fails that write first (a
-// client's hang-up watch, a peek while the upstream works, sees such a reset only then).
+// the data; its edge may be gone too. The reactor saw it, though: epoll reported EPOLLERR and
+// EPOLLHUP with that edge, and Asio keeps the events of the descriptor's last harvest in its
+// state. A DrainingBuffer given those events (reactor_events()) is not exhausted by a short read
+// when they hold an error or hang-up, so the next read tries recv and gets the reset. A reset
+// that comes after the harvest raises an edge of its own. Without the events (a socket Asio has
+// not registered) a read that goes on with a message calls recv itself first (read_now, as
+// Asio's speculative read would).
 //
 // This is an explicit specialization of one function of Asio's reactive receive operation for this
 // buffer type (Boost 1.81's epoll reactor; reactive_socket_recv_op.hpp). It is declared here, next
@@ -31,11 +33,14 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/detail/reactive_socket_recv_op.hpp>
+#include <boost/asio/detail/scheduler_operation.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/version.hpp>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -43,9 +48,43 @@
 namespace olla::net {
 
 struct DrainingBuffer : boost::asio::mutable_buffer {
-  explicit DrainingBuffer(boost::asio::mutable_buffer b) noexcept
-      : boost::asio::mutable_buffer(b) {}
+  // `events`: the reactor's last events for the socket (reactor_events()), or nullptr.
+  explicit DrainingBuffer(boost::asio::mutable_buffer b,
+                          const unsigned int* events = nullptr) noexcept
+      : boost::asio::mutable_buffer(b), events(events) {}
+  const unsigned int* events;
 };
+
+// The events of the reactor's last harvest for `socket`'s descriptor, or nullptr when Asio has not
+// registered it. Asio keeps them in the descriptor's state, as the `task_result_` of the
+// operation it derives from (epoll_reactor.hpp: set_ready_events, add_ready_events), and lets no
+// one read them: the socket's implementation is a protected member, reached through a pointer to
+// member formed in a derived class; the state's operation base is private, reached by a C-style
+// cast; `task_result_` is protected, reached like the implementation. Read again for each read
+// (a socket registered anew gets a new state). Only the thread running the socket's io_context
+// touches it.
+template <typename Socket>
+const unsigned int* reactor_events(Socket& socket) noexcept {
+#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+  static_assert(BOOST_VERSION == 108100,
+                "reactor_events() reads Boost 1.81's epoll reactor: check its members again");
+  using boost::asio::detail::scheduler_operation;
+  struct SocketDoor : Socket {
+    static auto* state(Socket& s) {
+      return (s.*(&SocketDoor::impl_)).get_implementation().reactor_data_;
+    }
+  };
+  struct OpDoor : scheduler_operation {
+    static unsigned int* result(scheduler_operation* op) { return &(op->*(&OpDoor::task_result_)); }
+  };
+  auto* state = SocketDoor::state(socket);
+  if (state == nullptr) return nullptr;
+  return OpDoor::result((scheduler_operation*)state);  // NOLINT: a private base
+#else
+  (void)socket;
+  return nullptr;
+#endif
+}
 
 // Asks the kernel to say with each recvmsg how many bytes are left (see above). Best effort: a
 // socket without it reads the way Asio does.
@@ -123,9 +162,11 @@ inline reactor_op::status reactive_socket_recv_op_base<olla::net::DrainingBuffer
     return not_done;  // EAGAIN: wait for the event
   }
   // Asio's own rule is `bytes_transferred_ == 0` (end of stream, or an error); a short read that
-  // left the socket empty is exhausted as well.
+  // left the socket empty is exhausted as well, unless the reactor saw an error or hang-up.
   if (o->bytes_transferred_ == 0) return done_and_exhausted;
-  return drained && o->bytes_transferred_ < o->buffers_.size() ? done_and_exhausted : done;
+  const auto* events = o->buffers_.events;
+  const bool calm = events == nullptr || (*events & (EPOLLERR | EPOLLHUP)) == 0;
+  return drained && calm && o->bytes_transferred_ < o->buffers_.size() ? done_and_exhausted : done;
 }
 
 }  // namespace boost::asio::detail

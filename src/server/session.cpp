@@ -70,14 +70,16 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
   for (;;) {
     const auto size = beast::read_size(buf, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
-    // Going on with a message: the last read may have left the reactor waiting for an edge that
-    // a reset behind the data took (draining_buffer.hpp), so recv first, as Asio would.
+    // Going on with a message, the last read may have left the reactor waiting for an edge that
+    // a reset behind the data took: the reactor's events say so (draining_buffer.hpp); where
+    // there are none to ask (TLS), recv first, as Asio would.
     const auto room = buf.prepare(size);
+    const auto* events = s.reactor_events();
     error_code ec;
     std::size_t n = 0;
-    if (buf.size() > 0 || p.got_some()) n = s.read_now(room, ec);
+    if (events == nullptr && (buf.size() > 0 || p.got_some())) n = s.read_now(room, ec);
     if (n == 0 && !ec)
-      std::tie(ec, n) = co_await s.async_read_some(DrainingBuffer(room), use_tuple);
+      std::tie(ec, n) = co_await s.async_read_some(DrainingBuffer(room, events), use_tuple);
     buf.commit(n);
     if (ec == asio::error::eof) {
       if (!p.got_some()) co_return http::error::end_of_stream;
@@ -1278,8 +1280,8 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
       // Between requests the idle timeout applies; once the next request starts, its headers
       // get header_timeout like the first one (slow-header attacks on kept-alive connections).
       client.expires_after(cfg.server.idle_timeout);
-      auto [wec, wn] =
-          co_await client.async_read_some(DrainingBuffer(buf.prepare(4096)), use_tuple);
+      auto [wec, wn] = co_await client.async_read_some(
+          DrainingBuffer(buf.prepare(4096), client.reactor_events()), use_tuple);
       if (wec) break;
       buf.commit(wn);
     }

@@ -45,6 +45,9 @@ class TimedSocket {
     });
   }
 
+  // The reactor's last events for the socket (reactor_events in draining_buffer.hpp).
+  const unsigned int* reactor_events() { return net::reactor_events(impl_->socket); }
+
   // What the socket holds now, without waiting; 0 and no error when nothing (read_now in
   // draining_buffer.hpp).
   std::size_t read_now(asio::mutable_buffer b, error_code& ec) {

@@ -508,7 +508,8 @@ sse_block() {
   local nginx_pid=$PROXY_PID nginx_url=$PROXY_URL
   start_proxy olla olla-sse "$up" 1
   local olla_pid=$PROXY_PID olla_url=$PROXY_URL
-  local r target url line
+  local r target url line t0 t1 cpu_s pids nginx_pids
+  mapfile -t nginx_pids < <(proxy_pids "$nginx_pid")
   # Warm-up (JIT of the node processes, first connections), not recorded.
   for url in "http://127.0.0.1:$up" "$nginx_url" "$olla_url"; do
     timeout 30 node "$BENCH/sse_latency.mjs" latency --url "$url/v1/chat/completions" \
@@ -518,14 +519,18 @@ sse_block() {
     # The direct path first (the baseline of the round), then the proxies, taking turns.
     for target in direct $( ((r % 2)) && echo nginx olla || echo olla nginx); do
       case $target in
-        direct) url=http://127.0.0.1:$up ;;
-        nginx) url=$nginx_url ;;
-        olla) url=$olla_url ;;
+        direct) url=http://127.0.0.1:$up pids=() ;;
+        nginx) url=$nginx_url pids=("${nginx_pids[@]}") ;;
+        olla) url=$olla_url pids=("$olla_pid") ;;
       esac
+      t0=$(cpu_ticks "${pids[@]}")
       line=$(timeout 60 node "$BENCH/sse_latency.mjs" latency --url "$url/v1/chat/completions" \
         --streams "$SSE_STREAMS" --delay-ms "$SSE_DELAY_MS" --timeout-s 40 | sed -n 's/^SSE //p')
+      t1=$(cpu_ticks "${pids[@]}")
       [[ -n $line ]] || { log "  no SSE result for $target"; continue; }
-      record "{\"kind\":\"sse\",\"target\":\"$target\",\"round\":$r,${line:1}"
+      cpu_s=null
+      ((${#pids[@]})) && cpu_s=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", d / hz }')
+      record "{\"kind\":\"sse\",\"target\":\"$target\",\"round\":$r,\"cpu_s\":$cpu_s,${line:1}"
       log "  $target: $(grep -o '"frame_latency_us":{[^}]*}' <<<"$line")"
     done
     alive nginx "$nginx_pid" "SSE round $r" || true

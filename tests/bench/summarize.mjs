@@ -18,6 +18,7 @@ const median = (xs) => {
 const fmt = (x, d = 0) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
 const fmtInt = (x) => (x === null || x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
 const ms = (us) => (us === null || us === undefined ? '–' : (us / 1000).toFixed(2));
+const cpuMs = (us) => (us === null || us === undefined ? '–' : fmtInt(us / 1000));
 const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
 const fx = (r) => (r === null ? '–' : `${r.toFixed(2)}x`);
 
@@ -155,8 +156,8 @@ if (sse.length) {
     + ' = arrival at the client minus the upstream\'s send stamp');
   sseSection.push('');
   sseSection.push('| path | frame p50 ms | frame p99 ms | first frame p50 ms | first frame p99 ms'
-    + ' | gap − delay p50 ms | gap − delay p99 ms | streams completed |');
-  sseSection.push('|---|---|---|---|---|---|---|---|');
+    + ' | gap − delay p50 ms | gap − delay p99 ms | proxy CPU ms per load | streams completed |');
+  sseSection.push('|---|---|---|---|---|---|---|---|---|');
   const m = (t, f) => median(sse.filter((r) => r.target === t).map(f));
   for (const t of ['direct', 'nginx', 'olla']) {
     if (!sse.some((r) => r.target === t)) continue;
@@ -164,7 +165,8 @@ if (sse.length) {
     sseSection.push(`| ${t === 'direct' ? 'straight to the upstream' : t} | ${ms(m(t, (r) => r.frame_latency_us.p50))}`
       + ` | ${ms(m(t, (r) => r.frame_latency_us.p99))} | ${ms(m(t, (r) => r.first_frame_us.p50))}`
       + ` | ${ms(m(t, (r) => r.first_frame_us.p99))} | ${ms(m(t, (r) => r.gap_minus_delay_us.p50))}`
-      + ` | ${ms(m(t, (r) => r.gap_minus_delay_us.p99))} | ${done} |`);
+      + ` | ${ms(m(t, (r) => r.gap_minus_delay_us.p99))}`
+      + ` | ${cpuMs(m(t, (r) => (r.cpu_s == null ? null : r.cpu_s * 1e6)))} | ${done} |`);
   }
   // Added latency: per round, proxied minus direct; median over rounds.
   const added = (t, key, q) => median([...new Set(sse.map((r) => r.round))].map((rd) => {
@@ -176,12 +178,13 @@ if (sse.length) {
     if (!sse.some((r) => r.target === t)) continue;
     sseSection.push(`| **added by ${t}** | **${ms(added(t, 'frame_latency_us', 'p50'))}**`
       + ` | **${ms(added(t, 'frame_latency_us', 'p99'))}** | ${ms(added(t, 'first_frame_us', 'p50'))}`
-      + ` | ${ms(added(t, 'first_frame_us', 'p99'))} | | | |`);
+      + ` | ${ms(added(t, 'first_frame_us', 'p99'))} | | | | |`);
   }
   sseSection.push('');
   sseSection.push('"Added" is the proxied figure minus the direct one, per round, median over rounds. A'
     + ' negative value means the difference is below what this machine can resolve: the direct'
-    + ' path\'s own p99 is the noise floor.');
+    + ' path\'s own p99 is the noise floor. Proxy CPU: user and system time of the proxy\'s'
+    + ' processes over one load (all its streams and frames), median over rounds.');
   sseSection.push('');
   const olla99 = added('olla', 'frame_latency_us', 'p99');
   const olla50 = added('olla', 'frame_latency_us', 'p50');

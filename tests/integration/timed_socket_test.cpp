@@ -4,6 +4,7 @@
 #include "../../src/server/timed_socket.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/epoll.h>
 
 #include <optional>
 
@@ -148,15 +149,24 @@ struct InqPair : Pair {
   }
 };
 
-// Reads into a DrainingBuffer over `buf` until it completes or 5 s pass.
+// Reads into a DrainingBuffer over `buf` (with the reactor's events, as olla reads) until it
+// completes or 5 s pass.
 std::optional<ReadResult> draining_read(Pair& p, char* buf, std::size_t size) {
   std::optional<ReadResult> out;
-  p.timed.async_read_some(DrainingBuffer(asio::buffer(buf, size)),
+  p.timed.async_read_some(DrainingBuffer(asio::buffer(buf, size), p.timed.reactor_events()),
                           [&out](error_code ec, std::size_t n) {
                             out = ReadResult{ec, n};
                           });
   p.run_until([&] { return out.has_value(); });
   return out;
+}
+
+// Lets the reactor take what edges there are while no read is pending.
+void let_the_reactor_harvest(Pair& p) {
+  timer_t t(p.ioc.get_executor(), 30ms);
+  bool fired = false;
+  t.async_wait([&fired](error_code) { fired = true; });
+  p.run_until([&] { return fired; });
 }
 
 TEST(DrainingBuffer, BytesThatComeAfterAShortReadAreRead) {
@@ -184,24 +194,50 @@ TEST(DrainingBuffer, AFullBufferLeavesTheRestToRead) {
   EXPECT_EQ(std::string(buf, second->n), "XYZ");
 }
 
-// Data and FIN in one event the reactor took before the read: the read that returns the data
-// takes the FIN too, so no edge comes after it; TCP_INQ says a FIN waits, and the next read
-// returns the end of stream at once.
-TEST(DrainingBuffer, EndOfStreamBehindTheDataIsRead) {
-  InqPair p("ab");
-  p.peer.shutdown(tcp::socket::shutdown_send);
-  // Let the reactor take the edge while no read is pending.
-  timer_t t(p.ioc.get_executor(), 30ms);
-  bool fired = false;
-  t.async_wait([&fired](error_code) { fired = true; });
-  p.run_until([&] { return fired; });
+// The peer's "ab" and what ended its stream, in one event the reactor took before the read: the
+// read returns "ab", and the next read `end` at once (no edge comes after the first read).
+void expect_the_end_behind_the_data(InqPair& p, error_code end) {
   char buf[16];
   auto first = draining_read(p, buf, sizeof buf);
   ASSERT_TRUE(first);
   EXPECT_EQ(std::string(buf, first->n), "ab");
   auto second = draining_read(p, buf, sizeof buf);
-  ASSERT_TRUE(second) << "the end of stream behind the data was never read";
-  EXPECT_EQ(second->ec, asio::error::eof);
+  ASSERT_TRUE(second) << "what ended the stream behind the data was never read";
+  EXPECT_EQ(second->ec, end);
+}
+
+// A FIN: TCP_INQ says one waits.
+TEST(DrainingBuffer, EndOfStreamBehindTheDataIsRead) {
+  InqPair p("ab");
+  p.peer.shutdown(tcp::socket::shutdown_send);
+  let_the_reactor_harvest(p);
+  expect_the_end_behind_the_data(p, asio::error::eof);
+}
+
+// A reset: TCP_INQ says nothing is left and no FIN waits; the reactor's events (EPOLLERR,
+// EPOLLHUP) keep the read from being the last before an edge.
+TEST(DrainingBuffer, ResetBehindTheDataIsRead) {
+  InqPair p("ab");
+  p.peer.set_option(asio::socket_base::linger(true, 0));
+  p.peer.close();  // a reset
+  let_the_reactor_harvest(p);
+  const auto* events = p.timed.reactor_events();
+  ASSERT_NE(events, nullptr);
+  EXPECT_NE(*events & EPOLLERR, 0u) << "the reactor's last events: " << *events;
+  expect_the_end_behind_the_data(p, asio::error::connection_reset);
+}
+
+// The events of a calm socket hold no error: a short read there is the last before an edge.
+TEST(DrainingBuffer, ReactorEventsOfACalmSocketHoldNoError) {
+  InqPair p("ab");
+  let_the_reactor_harvest(p);
+  char buf[16];
+  auto first = draining_read(p, buf, sizeof buf);
+  ASSERT_TRUE(first);
+  const auto* events = p.timed.reactor_events();
+  ASSERT_NE(events, nullptr);
+  EXPECT_EQ(*events & (EPOLLERR | EPOLLHUP), 0u);
+  EXPECT_NE(*events & EPOLLIN, 0u);
 }
 
 TEST(DrainingBuffer, ReadNowSaysNothingBytesOrTheEnd) {
