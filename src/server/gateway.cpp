@@ -314,31 +314,31 @@ void Gateway::run_until_signal(const std::function<config::Config()>& reload) {
     spdlog::default_logger_raw()->flush();  // the listening line, at once
     asio::co_spawn(ioc, flush_log_every(ioc, std::chrono::milliseconds(200)), asio::detached);
   }
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.add(SIGHUP);
-  std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
-    if (ec) return;
-    if (sig == SIGHUP) {
-      if (!reload) {
-        spdlog::warn("SIGHUP: no config source to reload from");
-      } else {
-        try {
-          const auto fresh = reload();
-          for (const auto& w : fresh.warnings) spdlog::warn("{}", w);
-          spdlog::info("SIGHUP: {}", reload_endpoints(fresh.discovery.endpoints));
-        } catch (const std::exception& e) {
-          spdlog::error("SIGHUP: reload failed, keeping the current endpoints: {}", e.what());
+  {  // the signal set goes before stop() destroys the worker's io_context it may belong to
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.add(SIGHUP);
+    std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        if (!reload) {
+          spdlog::warn("SIGHUP: no config source to reload from");
+        } else {
+          try {
+            const auto fresh = reload();
+            for (const auto& w : fresh.warnings) spdlog::warn("{}", w);
+            spdlog::info("SIGHUP: {}", reload_endpoints(fresh.discovery.endpoints));
+          } catch (const std::exception& e) {
+            spdlog::error("SIGHUP: reload failed, keeping the current endpoints: {}", e.what());
+          }
         }
+        signals.async_wait(on_signal);
+        return;
       }
-      signals.async_wait(on_signal);
-      return;
-    }
-    spdlog::info("signal {}: stopping (in-flight requests get up to {})", sig,
-                 config::format_duration(im.cfg.server.shutdown_timeout));
-    asio::co_spawn(ioc, im.drain(ioc), asio::detached);
-  };
-  signals.async_wait(on_signal);
-  {
+      spdlog::info("signal {}: stopping (in-flight requests get up to {})", sig,
+                   config::format_duration(im.cfg.server.shutdown_timeout));
+      asio::co_spawn(ioc, im.drain(ioc), asio::detached);
+    };
+    signals.async_wait(on_signal);
     auto guard = asio::make_work_guard(ioc);
     ioc.run();
   }
