@@ -70,16 +70,6 @@ class UpstreamStream {
   // The reactor's last events for a plain connection; nullptr over TLS, whose reads are Asio's.
   const unsigned int* reactor_events() { return tls_ ? nullptr : tcp_.reactor_events(); }
 
-  // What a plain connection holds now, without waiting; 0 and no error when nothing (read_now in
-  // draining_buffer.hpp). Always nothing over TLS: its reads are Asio's own.
-  std::size_t read_now(net::asio::mutable_buffer b, net::error_code& ec) {
-    if (tls_) {
-      ec = {};
-      return 0;
-    }
-    return tcp_.read_now(b, ec);
-  }
-
   template <typename Buffers, typename Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
     return net::asio::async_initiate<Token, void(net::error_code, std::size_t)>(

@@ -23,9 +23,7 @@
 // EPOLLHUP with that edge, and Asio keeps the events of the descriptor's last harvest in its
 // state. A DrainingBuffer given those events (reactor_events()) is not exhausted by a short read
 // when they hold an error or hang-up, so the next read tries recv and gets the reset. A reset
-// that comes after the harvest raises an edge of its own. Without the events (a socket Asio has
-// not registered) a read that goes on with a message calls recv itself first (read_now, as
-// Asio's speculative read would).
+// that comes after the harvest raises an edge of its own.
 //
 // This is an explicit specialization of one function of Asio's reactive receive operation for this
 // buffer type (Boost 1.81's epoll reactor; reactive_socket_recv_op.hpp). It is declared here, next
@@ -96,31 +94,29 @@ inline void enable_inq(int fd) noexcept {
 }
 
 // One recvmsg into `b`, as socket_ops::non_blocking_recv1 does it: false when it would block,
-// else the bytes read (0 with eof at the end of the stream) or the error. With `drained`, also
-// whether the read left the socket empty: TCP_INQ reported 0 bytes and no FIN.
+// else the bytes read (0 with eof at the end of the stream) or the error, and in `drained` whether
+// the read left the socket empty: TCP_INQ reported 0 bytes and no FIN.
 inline bool receive(int fd, boost::asio::mutable_buffer b, int flags, boost::system::error_code& ec,
-                    std::size_t& bytes, bool* drained = nullptr) noexcept {
-  if (drained) *drained = false;
+                    std::size_t& bytes, bool& drained) noexcept {
+  drained = false;
   for (;;) {
     iovec iov{b.data(), b.size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (drained) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-    }
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
     const auto n = ::recvmsg(fd, &msg, flags);
     if (n > 0) {
       ec = {};
       bytes = static_cast<std::size_t>(n);
 #ifdef TCP_CM_INQ
-      for (auto* c = CMSG_FIRSTHDR(&msg); drained && c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == IPPROTO_TCP && c->cmsg_type == TCP_CM_INQ) {
           int left = 1;
           std::memcpy(&left, CMSG_DATA(c), sizeof left);
-          *drained = left == 0;
+          drained = left == 0;
         }
       }
 #endif
@@ -139,15 +135,6 @@ inline bool receive(int fd, boost::asio::mutable_buffer b, int flags, boost::sys
   }
 }
 
-// The bytes the socket holds now (MSG_DONTWAIT): 0 with `ec` clear when it holds none, 0 with
-// `ec` set when the peer closed (eof) or the connection failed.
-inline std::size_t read_now(int fd, boost::asio::mutable_buffer b,
-                            boost::system::error_code& ec) noexcept {
-  std::size_t n = 0;
-  if (!receive(fd, b, MSG_DONTWAIT, ec, n)) ec = {};
-  return n;
-}
-
 }  // namespace olla::net
 
 namespace boost::asio::detail {
@@ -158,7 +145,7 @@ inline reactor_op::status reactive_socket_recv_op_base<olla::net::DrainingBuffer
   auto* o = static_cast<reactive_socket_recv_op_base*>(base);
   bool drained = false;
   if (!olla::net::receive(o->socket_, o->buffers_, o->flags_, o->ec_, o->bytes_transferred_,
-                          &drained)) {
+                          drained)) {
     return not_done;  // EAGAIN: wait for the event
   }
   // Asio's own rule is `bytes_transferred_ == 0` (end of stream, or an error); a short read that

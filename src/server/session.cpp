@@ -70,16 +70,9 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
   for (;;) {
     const auto size = beast::read_size(buf, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
-    // Going on with a message, the last read may have left the reactor waiting for an edge that
-    // a reset behind the data took: the reactor's events say so (draining_buffer.hpp); where
-    // there are none to ask (TLS), recv first, as Asio would.
-    const auto room = buf.prepare(size);
-    const auto* events = s.reactor_events();
-    error_code ec;
-    std::size_t n = 0;
-    if (events == nullptr && (buf.size() > 0 || p.got_some())) n = s.read_now(room, ec);
-    if (n == 0 && !ec)
-      std::tie(ec, n) = co_await s.async_read_some(DrainingBuffer(room, events), use_tuple);
+    // With the reactor's events, a reset right behind the data is seen too (draining_buffer.hpp).
+    auto [ec, n] = co_await s.async_read_some(DrainingBuffer(buf.prepare(size), s.reactor_events()),
+                                              use_tuple);
     buf.commit(n);
     if (ec == asio::error::eof) {
       if (!p.got_some()) co_return http::error::end_of_stream;

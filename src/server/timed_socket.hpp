@@ -48,12 +48,6 @@ class TimedSocket {
   // The reactor's last events for the socket (reactor_events in draining_buffer.hpp).
   const unsigned int* reactor_events() { return net::reactor_events(impl_->socket); }
 
-  // What the socket holds now, without waiting; 0 and no error when nothing (read_now in
-  // draining_buffer.hpp).
-  std::size_t read_now(asio::mutable_buffer b, error_code& ec) {
-    return net::read_now(impl_->socket.native_handle(), b, ec);
-  }
-
   template <typename Buffers, typename Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
     return start(std::forward<Token>(token), [buffers](socket_t& s, auto handler) {

@@ -240,26 +240,5 @@ TEST(DrainingBuffer, ReactorEventsOfACalmSocketHoldNoError) {
   EXPECT_NE(*events & EPOLLIN, 0u);
 }
 
-TEST(DrainingBuffer, ReadNowSaysNothingBytesOrTheEnd) {
-  Pair p;
-  char buf[16];
-  error_code ec;
-  EXPECT_EQ(p.timed.read_now(asio::buffer(buf), ec), 0u);
-  EXPECT_FALSE(ec) << "nothing to read is not an error";
-  asio::write(p.peer, asio::buffer(std::string("abc")));
-  std::size_t n = 0;
-  const auto stop = std::chrono::steady_clock::now() + 5s;
-  while (n == 0 && !ec && std::chrono::steady_clock::now() < stop) {
-    n = p.timed.read_now(asio::buffer(buf), ec);
-  }
-  EXPECT_EQ(std::string(buf, n), "abc");
-  p.peer.close();
-  n = 0;
-  while (!ec && std::chrono::steady_clock::now() < stop)
-    n = p.timed.read_now(asio::buffer(buf), ec);
-  EXPECT_EQ(n, 0u);
-  EXPECT_EQ(ec, asio::error::eof);
-}
-
 }  // namespace
 }  // namespace olla::net
