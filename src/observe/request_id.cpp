@@ -1,5 +1,6 @@
 #include "olla/observe/request_id.hpp"
 
+#include <cstring>
 #include <random>
 
 namespace olla::observe {
@@ -20,8 +21,8 @@ void new_request_id(std::string& out) {
   }()};
   static constexpr char kHex[] = "0123456789abcdef";
   out.resize(4 + 32);
-  char* p = out.data();
-  for (char c : {'r', 'e', 'q', '_'}) *p++ = c;
+  std::memcpy(out.data(), "req_", 4);
+  char* p = out.data() + 4;
   for (int half = 0; half < 2; ++half) {
     auto v = rng();
     for (int i = 0; i < 8; ++i, v >>= 8) {

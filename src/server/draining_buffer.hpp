@@ -45,11 +45,13 @@
 
 namespace olla::net {
 
+// `b`, to be read from `stream` (TimedSocket, UpstreamStream): with the reactor's last events for
+// its socket (reactor_events() below; nullptr over TLS, whose reads never reach this type), so no
+// read can be made without them.
 struct DrainingBuffer : boost::asio::mutable_buffer {
-  // `events`: the reactor's last events for the socket (reactor_events()), or nullptr.
-  explicit DrainingBuffer(boost::asio::mutable_buffer b,
-                          const unsigned int* events = nullptr) noexcept
-      : boost::asio::mutable_buffer(b), events(events) {}
+  template <typename Stream>
+  DrainingBuffer(boost::asio::mutable_buffer b, Stream& stream) noexcept
+      : boost::asio::mutable_buffer(b), events(stream.reactor_events()) {}
   const unsigned int* events;
 };
 

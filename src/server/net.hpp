@@ -42,7 +42,7 @@ using timer_t =
 
 // steady_clock's time as of the kernel's last tick (CLOCK_MONOTONIC_COARSE, the same clock up to
 // 4 ms behind): for deadlines and idle ages, never for latencies. 8 ns a reading where a precise
-// one costs 41 on this VM (six of a proxied request's nine readings are deadlines and ages).
+// one costs 41 on this VM (four of a proxied request's nine readings are deadlines and ages).
 inline std::chrono::steady_clock::time_point coarse_now() noexcept {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

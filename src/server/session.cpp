@@ -70,9 +70,7 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
   for (;;) {
     const auto size = beast::read_size(buf, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
-    // With the reactor's events, a reset right behind the data is seen too (draining_buffer.hpp).
-    auto [ec, n] = co_await s.async_read_some(DrainingBuffer(buf.prepare(size), s.reactor_events()),
-                                              use_tuple);
+    auto [ec, n] = co_await s.async_read_some(DrainingBuffer(buf.prepare(size), s), use_tuple);
     buf.commit(n);
     if (ec == asio::error::eof) {
       if (!p.got_some()) co_return http::error::end_of_stream;
@@ -1273,8 +1271,8 @@ task<void> run_session(socket_t socket, Worker& worker, Shared& shared) {
       // Between requests the idle timeout applies; once the next request starts, its headers
       // get header_timeout like the first one (slow-header attacks on kept-alive connections).
       client.expires_after(cfg.server.idle_timeout);
-      auto [wec, wn] = co_await client.async_read_some(
-          DrainingBuffer(buf.prepare(4096), client.reactor_events()), use_tuple);
+      auto [wec, wn] =
+          co_await client.async_read_some(DrainingBuffer(buf.prepare(4096), client), use_tuple);
       if (wec) break;
       buf.commit(wn);
     }

@@ -153,7 +153,7 @@ struct InqPair : Pair {
 // completes or 5 s pass.
 std::optional<ReadResult> draining_read(Pair& p, char* buf, std::size_t size) {
   std::optional<ReadResult> out;
-  p.timed.async_read_some(DrainingBuffer(asio::buffer(buf, size), p.timed.reactor_events()),
+  p.timed.async_read_some(DrainingBuffer(asio::buffer(buf, size), p.timed),
                           [&out](error_code ec, std::size_t n) {
                             out = ReadResult{ec, n};
                           });
