@@ -36,25 +36,25 @@ Worker& least_busy(const std::vector<std::unique_ptr<Worker>>& workers, Worker& 
 
 // A socket on its way to another worker's io_context: closed if it never gets there (shutdown).
 struct HandedOver {
-  tcp protocol;
+  tcp::endpoint peer;
   socket_t::native_handle_type fd;
-  HandedOver(tcp p, socket_t::native_handle_type f) : protocol(p), fd(f) {}
-  HandedOver(HandedOver&& o) noexcept : protocol(o.protocol), fd(std::exchange(o.fd, -1)) {}
+  HandedOver(tcp::endpoint p, socket_t::native_handle_type f) : peer(p), fd(f) {}
+  HandedOver(HandedOver&& o) noexcept : peer(o.peer), fd(std::exchange(o.fd, -1)) {}
   HandedOver(const HandedOver&) = delete;
   ~HandedOver() {
     if (fd >= 0) ::close(fd);
   }
 };
 
-void serve_on(Worker& target, socket_t socket, Shared& shared) {
+void serve_on(Worker& target, socket_t socket, const tcp::endpoint& peer, Shared& shared) {
   target.clients.fetch_add(1, std::memory_order_relaxed);
   if (socket.get_executor() == target.ioc.get_executor()) {
-    asio::co_spawn(target.ioc, run_session(std::move(socket), target, shared), asio::detached);
+    asio::co_spawn(target.ioc, run_session(std::move(socket), peer, target, shared),
+                   asio::detached);
     return;
   }
   error_code ec;
-  const auto protocol = socket.local_endpoint(ec).protocol();
-  HandedOver handed(protocol, socket.release(ec));
+  HandedOver handed(peer, socket.release(ec));
   if (ec) {
     target.clients.fetch_sub(1, std::memory_order_relaxed);
     return;
@@ -62,20 +62,21 @@ void serve_on(Worker& target, socket_t socket, Shared& shared) {
   asio::post(target.ioc, [&target, &shared, h = std::move(handed)]() mutable {
     error_code aec;
     socket_t s(target.ioc);
-    s.assign(h.protocol, std::exchange(h.fd, -1), aec);
+    s.assign(h.peer.protocol(), std::exchange(h.fd, -1), aec);
     if (aec) {
       target.clients.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
-    asio::co_spawn(target.ioc, run_session(std::move(s), target, shared), asio::detached);
+    asio::co_spawn(target.ioc, run_session(std::move(s), h.peer, target, shared), asio::detached);
   });
 }
 
 task<void> accept_loop(acceptor_t& acceptor, Worker& worker,
                        const std::vector<std::unique_ptr<Worker>>& workers, Shared& shared) {
   timer_t backoff(acceptor.get_executor());
+  tcp::endpoint peer;  // filled by the accept itself (no getpeername per connection)
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
       // Out of descriptors or similar: pause instead of spinning.
@@ -89,7 +90,7 @@ task<void> accept_loop(acceptor_t& acceptor, Worker& worker,
       asio::co_spawn(worker.ioc, shed_connection(std::move(socket), shared), asio::detached);
       continue;
     }
-    serve_on(least_busy(workers, worker), std::move(socket), shared);
+    serve_on(least_busy(workers, worker), std::move(socket), peer, shared);
   }
 }
 

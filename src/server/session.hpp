@@ -70,8 +70,10 @@ struct Worker {
   std::atomic<std::size_t> clients{0};
 };
 
-// Serves one client connection until it closes or errs; then counts it out of worker.clients.
-net::task<void> run_session(net::socket_t socket, Worker& worker, Shared& shared);
+// Serves one client connection, from `peer` (as accept reported it), until it closes or errs;
+// then counts it out of worker.clients.
+net::task<void> run_session(net::socket_t socket, net::tcp::endpoint peer, Worker& worker,
+                            Shared& shared);
 
 // Answers a connection over server.max_connections with a 503 and closes it.
 net::task<void> shed_connection(net::socket_t socket, Shared& shared);
