@@ -416,12 +416,15 @@ http_block() {
       perf_run nginx "$c" "$nginx_url" "$(IFS=,; echo "${nginx_pids[*]}")"
       perf_run olla "$c" "$olla_url" "$olla_pid"
     done
+    # Clients that open a connection per request (curl in a loop, scripts without a session).
+    perf_run nginx 64 "$nginx_url" "$(IFS=,; echo "${nginx_pids[*]}")" close
+    perf_run olla 64 "$olla_url" "$olla_pid" close
   fi
   stop "$olla_pid"
   stop "$nginx_pid"
 }
 
-PERF_EVENTS="task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_readv,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_futex"
+PERF_EVENTS="task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_readv,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_recvmsg,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_ioctl,syscalls:sys_enter_futex,syscalls:sys_enter_accept,syscalls:sys_enter_accept4,syscalls:sys_enter_setsockopt,syscalls:sys_enter_getpeername,syscalls:sys_enter_shutdown,syscalls:sys_enter_close"
 PERF_OK=""
 perf_ok() {
   if [[ -z $PERF_OK ]]; then
@@ -435,16 +438,19 @@ perf_ok() {
   ((PERF_OK))
 }
 
-# perf_run TARGET C URL PIDLIST: one extra load with perf stat counting syscalls and context
-# switches of the proxy; kept out of the timed rounds because tracing slows it down a little.
+# perf_run TARGET C URL PIDLIST [close]: one extra load with perf stat counting syscalls and
+# context switches of the proxy; kept out of the timed rounds because tracing slows it down a
+# little. With "close", wrk sends `Connection: close`: a new client connection for each request.
 perf_run() {
-  local target=$1 c=$2 url=$3 pidlist=$4 f=$TMP/perf-$1-$2.txt out line
+  local target=$1 c=$2 url=$3 pidlist=$4 conn=${5:-keep-alive} f=$TMP/perf-$1-$2-${5:-ka}.txt
+  local out line extra=()
+  [[ $conn == close ]] && extra=(-H "Connection: close")
   perf stat -x, -e "$PERF_EVENTS" -p "$pidlist" -o "$f" -- sleep $((DUR + 1)) >/dev/null 2>&1 &
   local perf_pid=$!
   PIDS+=("$perf_pid")
   sleep 0.5
-  out=$(timeout $((DUR + 20)) wrk -t1 -c"$c" -d"${DUR}s" --timeout 5s -s "$BENCH/chat.lua" \
-    "$url/v1/chat/completions" 2>&1) || true
+  out=$(timeout $((DUR + 20)) wrk -t1 -c"$c" -d"${DUR}s" --timeout 5s "${extra[@]}" \
+    -s "$BENCH/chat.lua" "$url/v1/chat/completions" 2>&1) || true
   wait "$perf_pid" 2>/dev/null || true
   forget "$perf_pid"
   line=$(sed -n 's/^WRK //p' <<<"$out")
@@ -452,7 +458,7 @@ perf_run() {
   local counters
   counters=$(awk -F, '$1 ~ /^[0-9.]+$/ { sub(/^(raw_)?syscalls:sys_enter_?/, "", $3);
       if ($3 == "") $3 = "syscalls"; printf "%s\"%s\":%s", (n++ ? "," : ""), $3, $1 }' "$f")
-  record "{\"kind\":\"perf\",\"target\":\"$target\",\"c\":$c,\"wrk\":$line,\"counters\":{$counters}}"
+  record "{\"kind\":\"perf\",\"target\":\"$target\",\"c\":$c,\"conn\":\"$conn\",\"wrk\":$line,\"counters\":{$counters}}"
 }
 
 # Upstream connection reuse: a load through each proxy to the upstream port that logs nginx's

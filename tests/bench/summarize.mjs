@@ -127,8 +127,17 @@ for (const g of groups) {
 const perf = of('perf');
 const perfSection = [];
 if (perf.length) {
+  // accept and accept4 as one column; a column none of the loads made a call of is left out.
+  for (const r of perf) {
+    if (r.counters.accept4 !== undefined) {
+      r.counters.accept = (r.counters.accept || 0) + r.counters.accept4;
+      delete r.counters.accept4;
+    }
+  }
   const cols = ['syscalls', 'read', 'write', 'readv', 'writev', 'recvfrom', 'sendto', 'recvmsg',
-                'sendmsg', 'epoll_wait', 'epoll_ctl', 'ioctl', 'futex', 'context-switches'];
+                'sendmsg', 'epoll_wait', 'epoll_ctl', 'ioctl', 'futex', 'accept', 'setsockopt',
+                'getpeername', 'shutdown', 'close', 'context-switches']
+    .filter((k) => perf.some((r) => r.counters[k] > 0));
   perfSection.push('### Per request, from `perf stat` (upstream nginx JSON, 1 thread; a separate,'
     + ' traced load)');
   perfSection.push('');
@@ -138,11 +147,14 @@ if (perf.length) {
     const n = r.wrk.requests || 1;
     const per = (k) => (r.counters[k] === undefined ? '–' : (r.counters[k] / n).toFixed(2));
     const cpu = r.counters['task-clock'] !== undefined ? ((r.counters['task-clock'] * 1e3) / n).toFixed(1) : '–';
-    perfSection.push(`| ${r.target} | ${r.c} | ${fmtInt(r.wrk.rps)} | ${cpu} | ${cols.map(per).join(' | ')} |`);
+    const c = r.conn === 'close' ? `${r.c}, new connection each request` : r.c;
+    perfSection.push(`| ${r.target} | ${c} | ${fmtInt(r.wrk.rps)} | ${cpu} | ${cols.map(per).join(' | ')} |`);
   }
   perfSection.push('');
   perfSection.push('Counts are system calls made by the proxy process(es) per proxied request (client'
-    + ' and upstream side together); `syscalls` is all of them.');
+    + ' and upstream side together); `syscalls` is all of them. "New connection each request": wrk'
+    + ' sends `Connection: close`, so each request also pays for accepting and closing its client'
+    + ' connection.');
   perfSection.push('');
 }
 
