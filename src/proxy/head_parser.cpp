@@ -167,7 +167,13 @@ std::size_t HeadParser<isRequest>::to_beast(boost::asio::const_buffer buffer, er
 
 template <bool isRequest>
 std::size_t HeadParser<isRequest>::put(boost::asio::const_buffer buffer, error_code& ec) {
-  if (beast_) return beast_->put(buffer, ec);
+  if (beast_) {
+    // Past the head, one put takes every chunk the bytes hold, as far as the body buffer has
+    // room: chunks that arrived together (the last data chunk and the end of the body, frames of
+    // a fast stream) go out in one write instead of one each.
+    if (beast_->is_header_done()) beast_->eager(true);
+    return beast_->put(buffer, ec);
+  }
   const auto* p = static_cast<const char*>(buffer.data());
   const auto n = buffer.size();
   ec = {};

@@ -110,7 +110,9 @@ class HeadParser {
   HeadParser(const HeadParser&) = delete;
   HeadParser& operator=(const HeadParser&) = delete;
 
-  // As http::basic_parser's (eager is off: the put that completes the head parses no body).
+  // As http::basic_parser's. The put that completes the head parses no body; once the head is
+  // done a put parses as far as the bytes and the body buffer go (Beast's eager mode), several
+  // chunks included.
   std::size_t put(boost::asio::const_buffer buffer, boost::system::error_code& ec);
   void put_eof(boost::system::error_code& ec);
   bool got_some() const { return beast_ ? beast_->got_some() : mode_ != Mode::fresh; }

@@ -67,6 +67,7 @@ template <typename Stream, typename Parser>
 task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
                                 config::Duration timeout, bool header) {
   s.expires_after(timeout);
+  const auto room = p.body_room();
   for (;;) {
     const auto size = beast::read_size(buf, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
@@ -81,7 +82,10 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
     if (ec == asio::error::operation_aborted && s.timed_out()) ec = beast::error::timeout;
     if (ec) co_return ec;
     ec = parse_buffered(buf, p);
-    if (ec == http::error::need_more) continue;
+    // A body's parse goes on past a chunk (HeadParser parses eagerly) and may stop for want of
+    // the next chunk's size line: the bytes it gave are a piece all the same.
+    if (ec == http::error::need_more && (header || p.body_room() == room)) continue;
+    if (ec == http::error::need_more) co_return error_code{};
     if (ec || !header || p.is_header_done()) co_return ec;
   }
 }
@@ -95,9 +99,11 @@ template <typename Parser>
 std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, std::size_t cap) {
   p.body_buffer(dst, cap);
   auto ec = parse_buffered(buf, p);
-  if (ec == http::error::need_more) return std::nullopt;
-  if (ec == http::error::need_buffer) ec = {};
-  return Piece{ec, cap - p.body_room()};
+  const std::size_t n = cap - p.body_room();
+  // need_more after bytes: the parse went on past a chunk and stopped before the next one's size.
+  if (ec == http::error::need_more && n == 0) return std::nullopt;
+  if (ec == http::error::need_buffer || ec == http::error::need_more) ec = {};
+  return Piece{ec, n};
 }
 
 // After piece_now gave nullopt: reads until the piece (perhaps begun in dst already) has bytes.

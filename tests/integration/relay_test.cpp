@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -32,6 +33,14 @@ const std::string kBigError = [] {
 }();
 
 // One scripted answer per request target; serves keep-alive connections until it is destroyed.
+const std::string kFrames[] = {"data: {\"n\":1}\n\n", "data: {\"n\":2}\n\n", "data: [DONE]\n\n"};
+
+std::string chunk(const std::string& data) {
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
 class RawUpstream {
  public:
   RawUpstream() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
@@ -131,6 +140,11 @@ class RawUpstream {
         std::lock_guard lock(mu_);  // the destructor shuts every socket down under it
         s.close(ec);
         return;
+      } else if (target == "/v1/burst-chunks") {  // three frames and the end in one write
+        out =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n" +
+            chunk(kFrames[0]) + chunk(kFrames[1]) + chunk(kFrames[2]) + "0\r\n\r\n";
       } else if (target == "/v1/big-error") {
         out = answer("500 Internal Server Error", "Content-Type: application/json\r\n", kBigError);
       } else if (target == "/v1/no-content") {
@@ -192,6 +206,17 @@ TEST_F(Relay, CloseDelimitedBodyIsChunkedForAKeepAliveClient) {
   auto out = raw_exchange(stack.port(), post + "\r\n{}" + post + "Connection: close\r\n\r\n{}");
   EXPECT_EQ(count(out, "HTTP/1.1 200 OK"), 2u) << out;
   EXPECT_EQ(count(out, "\r\n0\r\n\r\n"), 2u) << "each body ends with its last chunk: " << out;
+}
+
+// Chunks that reach olla together leave it together: one chunk holding the three frames, and the
+// end of the body, in one write (one chunk each before; each was a system call).
+TEST_F(Relay, ChunksThatArriveTogetherGoOutAsOne) {
+  auto out = raw_exchange(stack.port(),
+                          "POST /olla/litellm/v1/burst-chunks HTTP/1.1\r\nHost: x\r\n"
+                          "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+  ASSERT_NE(out.find("HTTP/1.1 200 OK"), std::string::npos) << out;
+  const auto body = out.substr(out.find("\r\n\r\n") + 4);
+  EXPECT_EQ(body, chunk(kFrames[0] + kFrames[1] + kFrames[2]) + "0\r\n\r\n");
 }
 
 // The upstream resets its connection right behind the last bytes it sends, mid-body: olla relays
