@@ -69,6 +69,7 @@ std::size_t HeadState::take_body(std::string_view b, error_code& ec) {
 template <bool isRequest>
 void BeastHead<isRequest>::on_request_impl(http::verb method, string_view method_string,
                                            string_view target, int version, error_code&) {
+  if (st_.header_done) return;  // the stand-in head of HeadParser::to_beast_body
   st_.method = method;
   st_.version = version;
   st_.first_at = st_.keep(method_string);
@@ -80,6 +81,7 @@ void BeastHead<isRequest>::on_request_impl(http::verb method, string_view method
 template <bool isRequest>
 void BeastHead<isRequest>::on_response_impl(int code, string_view reason, int version,
                                             error_code&) {
+  if (st_.header_done) return;  // the stand-in head of HeadParser::to_beast_body
   st_.status = code;
   st_.version = version;
   st_.first_at = st_.keep(reason);
@@ -151,7 +153,7 @@ std::string_view HeadParser<isRequest>::value_of(http::field name) const {
 
 template <bool isRequest>
 bool HeadParser<isRequest>::keep_alive() const {
-  if (beast_) return beast_->keep_alive();
+  if (beast_ && !beast_body_) return beast_->keep_alive();
   return st_.version >= 11 ? !close_ : keep_alive_token_;
 }
 
@@ -194,6 +196,8 @@ std::size_t HeadParser<isRequest>::put(boost::asio::const_buffer buffer, error_c
       if (remaining_ == 0) mode_ = Mode::done;
       return used;
     }
+    case Mode::chunks:
+      return put_chunks(p, n, ec);
     case Mode::done:
       break;
   }
@@ -206,6 +210,111 @@ void HeadParser<isRequest>::put_eof(error_code& ec) {
   if (beast_) return beast_->put_eof(ec);
   // A fast-path message has a length: ending before it is whole is a partial message.
   ec = mode_ == Mode::done ? error_code{} : error_code(http::error::partial_message);
+}
+
+namespace {
+
+// A hex digit's value, or -1: a chunk size line is read a table look-up per byte.
+constexpr std::array<signed char, 256> kHex = [] {
+  std::array<signed char, 256> t{};
+  t.fill(-1);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<signed char>(c);
+  for (int c = 0; c < 6; ++c) t['a' + c] = t['A' + c] = static_cast<signed char>(10 + c);
+  return t;
+}();
+
+}  // namespace
+
+// A chunked body the fast path took, parsed as Beast's eager parser would (every chunk the bytes
+// hold, as far as the body buffer has room) in the plain form of the grammar: a size line of hex
+// digits alone, the data, CRLF; the end a size of 0 and an empty line. At a size line in any
+// other form (extensions, trailer fields, a malformed line), Beast's parser takes the body over
+// from that line (to_beast_body), so both give the same result.
+template <bool isRequest>
+std::size_t HeadParser<isRequest>::put_chunks(const char* data, std::size_t n, error_code& ec) {
+  const char* p = data;
+  const char* const e = data + n;
+  const auto used = [&] { return static_cast<std::size_t>(p - data); };
+  for (;;) {
+    if (remaining_ > 0) {  // inside a chunk's data
+      const auto took = st_.take_body(
+          {p, static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, e - p))}, ec);
+      p += took;
+      remaining_ -= took;
+      if (ec || remaining_ > 0) return used();  // the body buffer is full, or the bytes ran out
+      crlf_next_ = true;
+    }
+    if (e - p < 2) {
+      ec = http::error::need_more;
+      return used();
+    }
+    const char* line = p;  // the size line, after the CRLF that ends the chunk before it
+    if (crlf_next_) {
+      if (p[0] != '\r' || p[1] != '\n') {
+        ec = http::error::bad_chunk;  // as Beast: the data is followed by something else
+        return used();
+      }
+      line += 2;
+    }
+    const char* q = line;
+    std::uint64_t size = 0;
+    for (int d; q < e && q - line < 15 && (d = kHex[static_cast<unsigned char>(*q)]) >= 0; ++q)
+      size = size * 16 + d;
+    if (q == e || (*q == '\r' && q + 1 == e)) {
+      if (q - line < 15) {  // the size line is not all here yet
+        ec = http::error::need_more;
+        return used();
+      }
+    }
+    if (q == line || q == e || q + 1 == e || q[0] != '\r' || q[1] != '\n') {
+      p = line;  // a form the fast path does not take (or an error): Beast's from this line
+      crlf_next_ = false;
+      return used() + to_beast_body(p, static_cast<std::size_t>(e - p), ec);
+    }
+    if (size == 0) {
+      // The last chunk: without trailer fields, an empty line ends the body.
+      if (e - (q + 2) < 2) {
+        ec = http::error::need_more;
+        return used();
+      }
+      if (q[2] != '\r' || q[3] != '\n') {
+        p = line;
+        crlf_next_ = false;
+        return used() + to_beast_body(p, static_cast<std::size_t>(e - p), ec);
+      }
+      p = q + 4;
+      mode_ = Mode::done;
+      ec = {};
+      return used();
+    }
+    if (body_limit_) {
+      if (size > *body_limit_) {
+        ec = http::error::body_limit;
+        return used();
+      }
+      *body_limit_ -= size;  // as Beast: the limit is on the chunks' total
+    }
+    p = q + 2;
+    crlf_next_ = false;
+    remaining_ = size;
+  }
+}
+
+// Beast's parser takes over a chunked body at a size line: it is given a stand-in head that opens
+// a chunked body (which leaves the real head as it is), the body limit that is left, and then the
+// bytes from that line.
+template <bool isRequest>
+std::size_t HeadParser<isRequest>::to_beast_body(const char* data, std::size_t n, error_code& ec) {
+  constexpr std::string_view head = isRequest
+                                        ? "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  beast_.emplace(st_);
+  beast_body_ = true;
+  beast_->body_limit(body_limit_);
+  error_code hec;
+  beast_->put(boost::asio::buffer(head.data(), head.size()), hec);
+  beast_->eager(true);
+  return beast_->put(boost::asio::const_buffer(data, n), ec);
 }
 
 // The fast path: the head, if it is all in [data, data + n) within the header limit and in the
@@ -252,7 +361,7 @@ std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
   }
 
   // The fields, and what decides about the framing.
-  bool close = false, keep_alive = false;
+  bool close = false, keep_alive = false, chunked = false;
   boost::optional<std::uint64_t> length;
   for (;;) {
     if (e - p < 2) return 0;
@@ -298,6 +407,10 @@ std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
         break;
       }
       case http::field::transfer_encoding:
+        // One field, exactly "chunked"; any other coding or list is Beast's.
+        if (chunked || !iequals(v, "chunked")) return 0;
+        chunked = true;
+        break;
       case http::field::proxy_connection:
         return 0;
       default:
@@ -306,14 +419,17 @@ std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
     spans.push_back({code, at(name), name_string.size(), at(value), v.size()});
   }
 
-  // The framing: no body, or one of a known length (chunked and close-delimited go to Beast).
+  // The framing: no body, one of a known length, or an HTTP/1.1 chunked one that a body may have
+  // (a chunked head with a length too, and close-delimited bodies, go to Beast).
   bool body = false;
   if constexpr (isRequest) {
+    if (chunked && (length || version != 11 || skip_)) return 0;
     body = !skip_ && length && *length > 0;
   } else {
     const bool bodiless = skip_ || status / 100 == 1 || status == 204 || status == 304;
-    if (!bodiless && !length) return 0;
-    body = !bodiless && *length > 0;
+    if (chunked && (length || version != 11 || bodiless)) return 0;
+    if (!bodiless && !length && !chunked) return 0;
+    body = !bodiless && length && *length > 0;
   }
   if (length && body_limit_ && *length > *body_limit_) return 0;
 
@@ -332,8 +448,9 @@ std::size_t HeadParser<isRequest>::fast_head(const char* data, std::size_t n) {
   close_ = close;
   keep_alive_token_ = keep_alive;
   length_ = length;
+  chunked_ = chunked;
   remaining_ = body ? *length : 0;
-  mode_ = body ? Mode::body : Mode::done;
+  mode_ = chunked ? Mode::chunks : body ? Mode::body : Mode::done;
   return size;
 }
 

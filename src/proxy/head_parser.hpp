@@ -69,7 +69,11 @@ class BeastHead : public boost::beast::http::basic_parser<isRequest> {
   void on_response_impl(int code, string_view reason, int version, error_code& ec) override;
   void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
                      error_code& ec) override;
-  void on_header_impl(error_code&) override { st_.done(); }
+  // A parser that takes over a chunked body the fast path began (HeadParser::to_beast_body) is
+  // given a head of its own first, which must not replace the real one.
+  void on_header_impl(error_code&) override {
+    if (!st_.header_done) st_.done();
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   std::size_t on_body_impl(string_view body, error_code& ec) override {
     return st_.take_body(body, ec);
@@ -119,7 +123,7 @@ class HeadParser {
   bool is_header_done() const { return beast_ ? beast_->is_header_done() : mode_ >= Mode::body; }
   bool is_done() const { return beast_ ? beast_->is_done() : mode_ == Mode::done; }
   bool keep_alive() const;
-  bool chunked() const { return beast_ && beast_->chunked(); }
+  bool chunked() const { return chunked_ || (beast_ && beast_->chunked()); }
   boost::optional<std::uint64_t> content_length() const {
     return beast_ ? beast_->content_length() : length_;
   }
@@ -149,10 +153,12 @@ class HeadParser {
   std::size_t body_room() const { return st_.room; }
 
  private:
-  enum class Mode : unsigned char { fresh, body, done };
+  enum class Mode : unsigned char { fresh, body, chunks, done };
 
   std::size_t fast_head(const char* data, std::size_t n);  // 0: not taken
   std::size_t to_beast(boost::asio::const_buffer buffer, boost::system::error_code& ec);
+  std::size_t put_chunks(const char* data, std::size_t n, boost::system::error_code& ec);
+  std::size_t to_beast_body(const char* data, std::size_t n, boost::system::error_code& ec);
 
   detail::HeadState st_;
   std::optional<detail::BeastHead<isRequest>> beast_;  // once the fast path declined
@@ -163,7 +169,11 @@ class HeadParser {
   boost::optional<std::uint64_t> body_limit_ =
       isRequest ? std::uint64_t{1024 * 1024} : std::uint64_t{8 * 1024 * 1024};
   boost::optional<std::uint64_t> length_;  // Content-Length
-  std::uint64_t remaining_ = 0;            // body bytes still to come (Mode::body)
+  std::uint64_t remaining_ = 0;            // body bytes still to come (Mode::body), or of the
+                                           // chunk being read (Mode::chunks)
+  bool chunked_ = false;                   // the fast path took a chunked head
+  bool crlf_next_ = false;                 // Mode::chunks: a chunk's data ended, its CRLF is next
+  bool beast_body_ = false;                // beast_ took over a chunked body (to_beast_body)
 };
 
 using RequestParser = HeadParser<true>;

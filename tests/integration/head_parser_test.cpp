@@ -286,7 +286,8 @@ TEST(RequestParser, ConnectionAndVersionDecideKeepAlive) {
 }
 
 TEST(RequestParser, FormsTheFastPathLeavesToBeast) {
-  // A folded line, a Content-Length list, chunked framing, a Transfer-Encoding other than chunked.
+  // A folded line, a Content-Length list, a Transfer-Encoding other than chunked (chunked itself
+  // is the fast path's, whole).
   EXPECT_EQ(same_whole_and_in_pieces<RequestParser>(
                 "GET / HTTP/1.1\r\nX-A: one\r\n  two\r\nX-B: 3\r\n\r\n")
                 .fields[0]
@@ -331,6 +332,50 @@ TEST(ResponseParser, PlainResponsesWholeAndInPiecesAgree) {
   EXPECT_FALSE(ec);
   EXPECT_TRUE(p.is_done());
   EXPECT_EQ(r.body, "body");
+}
+
+// Chunked bodies: the fast path takes plain size lines and hands the body to Beast's parser at
+// the first line in another form (extensions, trailer fields, a long size), which must read on
+// as if it had parsed the body from its start; whole and a byte at a time agree.
+TEST(ResponseParser, ChunkedBodiesInFormsTheFastPathHandsToBeast) {
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string bodies[] = {
+      "3\r\nabc\r\n4;name=\"v\"\r\ndefg\r\n0\r\n\r\n",              // an extension mid-body
+      "3\r\nabc\r\n0\r\nX-Trailer: 1\r\n\r\n",                      // a trailer field
+      "0000000000000003\r\nabc\r\nA\r\n0123456789\r\n000\r\n\r\n",  // 16 digits, upper case
+      "3;x\r\nabc\r\n0\r\n\r\n",                                    // an extension at once
+  };
+  const std::string expected[] = {"abcdefg", "abc", "abc0123456789", "abc"};
+  for (int i = 0; i < 4; ++i) {
+    const auto s = same_whole_and_in_pieces<ResponseParser>(head + bodies[i]);
+    EXPECT_EQ(s.body, expected[i]) << bodies[i];
+    EXPECT_TRUE(s.chunked);
+    EXPECT_FALSE(s.keep_alive) << "the real head's Connection, not the stand-in's";
+    ASSERT_EQ(s.fields.size(), 3u) << "the stand-in head adds no field";
+    EXPECT_EQ(s.fields[1].second, "close");
+  }
+}
+
+TEST(ResponseParser, ChunkedBodyErrorsAsBeast) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const auto parsed = [&](const std::string& body, std::size_t step,
+                          boost::optional<std::uint64_t> limit) {
+    ResponseParser::Storage storage;
+    ResponseParser p(storage);
+    p.body_limit(limit);
+    return parse(p, head + body, step, 64).ec;
+  };
+  for (std::size_t step : {std::size_t{1}, std::size_t{4096}}) {
+    // The chunks' total is limited, not each chunk.
+    EXPECT_EQ(parsed("6\r\nabcdef\r\n6\r\nabcdef\r\n0\r\n\r\n", step, 10), http::error::body_limit)
+        << step;
+    EXPECT_FALSE(parsed("6\r\nabcdef\r\n4\r\nabcd\r\n0\r\n\r\n", step, 10)) << step;
+    // Data longer than its size line says; a size line that is not hex.
+    EXPECT_EQ(parsed("2\r\nabc\r\n0\r\n\r\n", step, boost::none), http::error::bad_chunk) << step;
+    EXPECT_EQ(parsed("x\r\nabc\r\n0\r\n\r\n", step, boost::none), http::error::bad_chunk) << step;
+  }
 }
 
 TEST(ResponseParser, ResponseToHeadHasNoBody) {
