@@ -99,9 +99,11 @@ class BeastHead : public boost::beast::http::basic_parser<isRequest> {
 //
 // A fast path takes the common message whole: a head that arrived complete in one put(), in the
 // plain form of the grammar (no folded lines, Connection "close" or "keep-alive" at most, one
-// Content-Length and no Transfer-Encoding, or no body), with a body framed by its length. Anything
-// else goes to Beast's parser from the first byte (the fast path consumes nothing until it has
-// taken a head), so both give the same result; fuzz_request and fuzz_response hold them to that.
+// Content-Length, or one Transfer-Encoding that is exactly "chunked" in HTTP/1.1, or no body),
+// with a body framed by its length or in chunks with plain size lines. Any other head goes to
+// Beast's parser from the first byte (the fast path consumes nothing until it has taken a head);
+// a chunked body goes to Beast's parser from the first size line in another form (extensions,
+// trailers). Both give the same result; fuzz_request and fuzz_response hold them to that.
 // (Beast's parser costs about 600 instructions per field: its token-list parse of Connection, a
 // table lookup for the field's code, byte-at-a-time scans; the fast path a third of that.)
 template <bool isRequest>
