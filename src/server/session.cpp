@@ -43,6 +43,15 @@ double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
+// `ec == e`, inline: the value, then the category (the enum's, looked up once). The relay makes
+// several of these tests for every piece of a body (a stream's every frame), and Boost's
+// operator== is a call that makes an error_code of the enum first.
+template <typename Enum>
+bool is(const error_code& ec, Enum e) {
+  static const boost::system::error_category& category = error_code(e).category();
+  return ec.value() == static_cast<int>(e) && ec.category() == category;
+}
+
 bool is_http_parse_error(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_target).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message;
@@ -73,19 +82,19 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
     if (size == 0) co_return http::error::buffer_overflow;
     auto [ec, n] = co_await s.async_read_some(DrainingBuffer(buf.prepare(size), s), use_tuple);
     buf.commit(n);
-    if (ec == asio::error::eof) {
+    if (is(ec, asio::error::eof)) {
       if (!p.got_some()) co_return http::error::end_of_stream;
       error_code eof_ec;
       p.put_eof(eof_ec);
       co_return eof_ec;
     }
-    if (ec == asio::error::operation_aborted && s.timed_out()) ec = beast::error::timeout;
+    if (is(ec, asio::error::operation_aborted) && s.timed_out()) ec = beast::error::timeout;
     if (ec) co_return ec;
     ec = parse_buffered(buf, p);
     // A body's parse goes on past a chunk (HeadParser parses eagerly) and may stop for want of
     // the next chunk's size line: the bytes it gave are a piece all the same.
-    if (ec == http::error::need_more && (header || p.body_room() == room)) continue;
-    if (ec == http::error::need_more) co_return error_code{};
+    if (is(ec, http::error::need_more) && (header || p.body_room() == room)) continue;
+    if (is(ec, http::error::need_more)) co_return error_code{};
     if (ec || !header || p.is_header_done()) co_return ec;
   }
 }
@@ -101,8 +110,8 @@ std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, st
   auto ec = parse_buffered(buf, p);
   const std::size_t n = cap - p.body_room();
   // need_more after bytes: the parse went on past a chunk and stopped before the next one's size.
-  if (ec == http::error::need_more && n == 0) return std::nullopt;
-  if (ec == http::error::need_buffer || ec == http::error::need_more) ec = {};
+  if (is(ec, http::error::need_more) && n == 0) return std::nullopt;
+  if (is(ec, http::error::need_buffer) || is(ec, http::error::need_more)) ec = {};
   return Piece{ec, n};
 }
 
@@ -111,7 +120,7 @@ template <typename Stream, typename Parser>
 task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf, Parser& p, std::size_t cap,
                                config::Duration timeout) {
   auto ec = co_await read_and_parse(s, buf, p, timeout, false);
-  if (ec == http::error::need_buffer) ec = {};
+  if (is(ec, http::error::need_buffer)) ec = {};
   co_return Piece{ec, cap - p.body_room()};
 }
 
@@ -880,7 +889,7 @@ class Exchange {
       char line[24];
       Gather g;
       auto ec = send_client_now(g, line, piece, rp.is_done());
-      if (ec == asio::error::would_block) ec = co_await send_client_rest(g);
+      if (is(ec, asio::error::would_block)) ec = co_await send_client_rest(g);
       if (ec) co_return client_lost(upstream);
     }
     finish_upstream(upstream, rp);
@@ -1039,7 +1048,7 @@ class Exchange {
     char line[24];
     Gather g;
     auto ec = send_client_now(g, line, data, last);
-    if (ec == asio::error::would_block) ec = co_await send_client_rest(g);
+    if (is(ec, asio::error::would_block)) ec = co_await send_client_rest(g);
     co_return ec;
   }
 
