@@ -102,8 +102,9 @@ task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
 using Piece = std::pair<error_code, std::size_t>;  // what a body read gave: status, bytes
 
 // The next piece of a body into dst from what `buf` holds, or nullopt when that needs more bytes
-// (read_rest_of_piece reads them). A piece may be empty while the body is not done (a chunk
-// header alone); nothing is written for those (add_piece: a zero-size chunk ends a body).
+// (read_and_parse reads them, piece_read tells what they gave). A piece may be empty while the body
+// is not done (a chunk header alone); nothing is written for those (add_piece: a zero-size chunk
+// ends a body).
 template <typename Parser>
 std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, std::size_t cap) {
   p.body_buffer(dst, cap);
@@ -115,13 +116,13 @@ std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, st
   return Piece{ec, n};
 }
 
-// After piece_now gave nullopt: reads until the piece (perhaps begun in dst already) has bytes.
-template <typename Stream, typename Parser>
-task<Piece> read_rest_of_piece(Stream& s, beast::flat_buffer& buf, Parser& p, std::size_t cap,
-                               config::Duration timeout) {
-  auto ec = co_await read_and_parse(s, buf, p, timeout, false);
+// After piece_now gave nullopt, `co_await read_and_parse(..., false)` reads until the piece
+// (perhaps begun in dst already) has bytes, and this says what they are. Not a coroutine of its
+// own around that read: a frame of a stream would cost one more coroutine frame and resumption.
+template <typename Parser>
+Piece piece_read(error_code ec, const Parser& p, std::size_t cap) {
   if (is(ec, http::error::need_buffer)) ec = {};
-  co_return Piece{ec, cap - p.body_room()};
+  return Piece{ec, cap - p.body_room()};
 }
 
 // A connection's relay buffer: allocated on first use and never zero-filled, so an idle stream
@@ -527,7 +528,9 @@ class Exchange {
   }
 
   task<Piece> read_client_rest(std::size_t cap) {
-    auto r = co_await read_rest_of_piece(client_, cbuf_, parser_, cap, cfg_.server.header_timeout);
+    const auto rec =
+        co_await read_and_parse(client_, cbuf_, parser_, cfg_.server.header_timeout, false);
+    auto r = piece_read(rec, parser_, cap);
     count_client_piece(r);
     co_return r;
   }
@@ -875,8 +878,9 @@ class Exchange {
         auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
         if (!r) {
           const auto waiting_since = Clock::now();
-          r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
-                                          cfg_.proxy.read_timeout);
+          const auto rec = co_await read_and_parse(upstream, bufs_.upstream_in, rp,
+                                                   cfg_.proxy.read_timeout, false);
+          r = piece_read(rec, rp, bufs_.piece.size());
           upstream_wait_ += Clock::now() - waiting_since;
           if (watch_ && watch_->hung_up) co_return client_lost(upstream);
         }
@@ -923,8 +927,9 @@ class Exchange {
     while (!rp.is_done() && body.size() <= kMaxErrorBody) {
       auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
       if (!r) {
-        r = co_await read_rest_of_piece(upstream, bufs_.upstream_in, rp, bufs_.piece.size(),
-                                        cfg_.proxy.read_timeout);
+        const auto rec = co_await read_and_parse(upstream, bufs_.upstream_in, rp,
+                                                 cfg_.proxy.read_timeout, false);
+        r = piece_read(rec, rp, bufs_.piece.size());
       }
       const auto [ec, n] = *r;
       body.append(bufs_.piece.data(), n);
