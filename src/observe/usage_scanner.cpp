@@ -134,22 +134,31 @@ const char* parse_object(const char* p, const char* e, Counts& out) {
 }
 
 // The first `"usage"` wholly in [p, e), or nullptr. 16 positions a step: a quote followed by a
-// 'u' (SSE2), then the rest compared.
+// 'u' (SSE2), then the rest compared. The last step of a range of 17 bytes or more ends at its
+// end, overlapping the one before (a piece's tail costs one step, not a byte at a time).
 const char* find_key(const char* p, const char* e) {
   const __m128i quote = _mm_set1_epi8('"'), u = _mm_set1_epi8('u');
-  while (e - p >= 17) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+  const auto step = [&](const char* at) -> const char* {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 1));
     auto m = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, u))));
     for (; m; m &= m - 1) {
-      const char* c = p + __builtin_ctz(m);
+      const char* c = at + __builtin_ctz(m);
       if (e - c >= static_cast<std::ptrdiff_t>(kKey.size()) &&
           std::memcmp(c, kKey.data(), kKey.size()) == 0) {
         return c;
       }
     }
-    p += 16;
+    return nullptr;
+  };
+  if (e - p >= 17) {
+    for (; e - p >= 17; p += 16) {
+      if (const char* c = step(p)) return c;
+    }
+    // The positions left are within the last 17 bytes: one step over [e - 17, e - 1) sees each
+    // of them (those seen already hold no key), and a key must end by e.
+    return p < e - 1 ? step(e - 17) : nullptr;
   }
   for (; e - p >= static_cast<std::ptrdiff_t>(kKey.size()); ++p) {
     if (*p == '"' && std::memcmp(p, kKey.data(), kKey.size()) == 0) return p;
