@@ -71,31 +71,60 @@ error_code parse_buffered(beast::flat_buffer& buf, Parser& p) {
 // done), all within `timeout` (a header trickled a byte at a time gets no more):
 // http::async_read_some / async_read_header without their layers of composed operations and the
 // post they make when the bytes were already there (callers try parse_buffered first). A peer that
-// closes mid-message ends a close-delimited body.
+// closes mid-message ends a close-delimited body. As steps that a coroutine awaits in turn:
+//   ReadParse r(s, buf, p, timeout, header);
+//   for (;;) { auto [ec, n] = co_await r.read(); if (auto done = r.after(ec, n)) ...; }
+// so that the relay's loop runs them itself, with no coroutine of their own for each frame of a
+// stream; read_and_parse() is that loop for everyone else.
+template <typename Stream, typename Parser>
+class ReadParse {
+ public:
+  ReadParse(Stream& s, beast::flat_buffer& buf, Parser& p, config::Duration timeout, bool header)
+      : s_(s), buf_(buf), p_(p), header_(header), room_(p.body_room()) {
+    s.expires_after(timeout);
+  }
+  // The next read (into at least 512 bytes while the buffer may grow; a buffer at its largest
+  // reads nothing, which after() reports as buffer_overflow).
+  auto read() {
+    return s_.async_read_some(DrainingBuffer(buf_.prepare(beast::read_size(buf_, 65536)), s_),
+                              use_tuple);
+  }
+  // After a read gave `n` bytes and `ec`: the outcome, or nullopt to read again.
+  std::optional<error_code> after(error_code ec, std::size_t n) {
+    buf_.commit(n);
+    if (is(ec, asio::error::eof)) {
+      if (!p_.got_some()) return error_code(http::error::end_of_stream);
+      error_code eof_ec;
+      p_.put_eof(eof_ec);
+      return eof_ec;
+    }
+    if (is(ec, asio::error::operation_aborted) && s_.timed_out()) ec = beast::error::timeout;
+    if (ec) return ec;
+    if (n == 0) return error_code(http::error::buffer_overflow);  // an empty read: a full buffer
+    ec = parse_buffered(buf_, p_);
+    // A body's parse goes on past a chunk (HeadParser parses eagerly) and may stop for want of
+    // the next chunk's size line: the bytes it gave are a piece all the same.
+    if (is(ec, http::error::need_more) && (header_ || p_.body_room() == room_)) return std::nullopt;
+    if (is(ec, http::error::need_more)) return error_code{};
+    if (ec || !header_ || p_.is_header_done()) return ec;
+    return std::nullopt;
+  }
+
+ private:
+  Stream& s_;
+  beast::flat_buffer& buf_;
+  Parser& p_;
+  const bool header_;
+  const std::size_t room_;  // the body buffer's room before the first read
+};
+
 template <typename Stream, typename Parser>
 task<error_code> read_and_parse(Stream& s, beast::flat_buffer& buf, Parser& p,
                                 config::Duration timeout, bool header) {
-  s.expires_after(timeout);
-  const auto room = p.body_room();
+  ReadParse<Stream, Parser> r(s, buf, p, timeout, header);
   for (;;) {
-    const auto size = beast::read_size(buf, 65536);
-    if (size == 0) co_return http::error::buffer_overflow;
-    auto [ec, n] = co_await s.async_read_some(DrainingBuffer(buf.prepare(size), s), use_tuple);
-    buf.commit(n);
-    if (is(ec, asio::error::eof)) {
-      if (!p.got_some()) co_return http::error::end_of_stream;
-      error_code eof_ec;
-      p.put_eof(eof_ec);
-      co_return eof_ec;
-    }
-    if (is(ec, asio::error::operation_aborted) && s.timed_out()) ec = beast::error::timeout;
-    if (ec) co_return ec;
-    ec = parse_buffered(buf, p);
-    // A body's parse goes on past a chunk (HeadParser parses eagerly) and may stop for want of
-    // the next chunk's size line: the bytes it gave are a piece all the same.
-    if (is(ec, http::error::need_more) && (header || p.body_room() == room)) continue;
-    if (is(ec, http::error::need_more)) co_return error_code{};
-    if (ec || !header || p.is_header_done()) co_return ec;
+    auto [ec, n] = co_await r.read();
+    if (auto done = r.after(ec, n)) co_return *done;
   }
 }
 
@@ -878,9 +907,14 @@ class Exchange {
         auto r = piece_now(bufs_.upstream_in, rp, bufs_.piece.data(), bufs_.piece.size());
         if (!r) {
           const auto waiting_since = Clock::now();
-          const auto rec = co_await read_and_parse(upstream, bufs_.upstream_in, rp,
-                                                   cfg_.proxy.read_timeout, false);
-          r = piece_read(rec, rp, bufs_.piece.size());
+          ReadParse<proxy::UpstreamStream, response_parser_t> reader(
+              upstream, bufs_.upstream_in, rp, cfg_.proxy.read_timeout, false);
+          std::optional<error_code> rec;
+          while (!rec) {
+            auto [rec_ec, rn] = co_await reader.read();
+            rec = reader.after(rec_ec, rn);
+          }
+          r = piece_read(*rec, rp, bufs_.piece.size());
           upstream_wait_ += Clock::now() - waiting_since;
           if (watch_ && watch_->hung_up) co_return client_lost(upstream);
         }
