@@ -92,15 +92,19 @@ for (const g of groups) {
       + ` | **${fx(ratio(o.p99_8, n.p99_8))}** | **${fx(ratio(o.rps64, n.rps64))}**`
       + ` | ${fx(ratio(o.p50_64, n.p50_64))} | **${fx(ratio(o.p99_64, n.p99_64))}**`
       + ` | ${fx(ratio(o.cpu8, n.cpu8))} | ${fx(ratio(o.cpu64, n.cpu64))} | |`);
-    // Per-round ratios show how much the machine moved during the run.
+    // Per-round ratios show how much the machine moved during the run; their median pairs loads
+    // run back to back (the verdicts above stay the ratio of the medians).
     const perRound = (c) => {
       const rounds = [...new Set(http.map((r) => r.round))].sort();
-      return rounds.map((rd) => {
+      const ratios = rounds.map((rd) => {
         const get = (t) => httpOk.find((r) => r.upstream === upstream && r.threads === threads
                                         && r.target === t && r.c === c && r.round === rd);
         const a = get('olla'), b = get('nginx');
-        return a && b ? `${(a.wrk.rps / b.wrk.rps).toFixed(2)}` : '–';
-      }).join(', ');
+        return a && b ? a.wrk.rps / b.wrk.rps : null;
+      });
+      const paired = ratios.filter((x) => x !== null);
+      const mid = paired.length > 1 ? ` (median ${median(paired).toFixed(2)})` : '';
+      return ratios.map((x) => (x === null ? '–' : x.toFixed(2))).join(', ') + mid;
     };
     httpSection.push('');
     httpSection.push(`olla/nginx req/s per round: c=8 ${perRound(8)}; c=64 ${perRound(64)}.`);
