@@ -130,11 +130,11 @@ TEST(ErrorsFailover, PlainRateLimitIsNotRetried) {
   ASSERT_TRUE(stack.wait_healthy(2));
   stack.mock(0).set_fail_mode("429");
   stack.mock(1).set_fail_mode("429");
-  const auto before = stack.mock(0).requests() + stack.mock(1).requests();
+  const auto before = stack.mock(0).llm_requests() + stack.mock(1).llm_requests();
   auto r =
       request(stack.port(), "POST", "/olla/litellm/v1/chat/completions", chat_body("gpt-4", false));
   EXPECT_EQ(r.status, 429);
-  EXPECT_EQ(stack.mock(0).requests() + stack.mock(1).requests(), before + 1)
+  EXPECT_EQ(stack.mock(0).llm_requests() + stack.mock(1).llm_requests(), before + 1)
       << "a client's own rate limit must reach it, not be retried elsewhere";
 }
 
@@ -170,14 +170,14 @@ TEST(ErrorsBreaker, RepeatedResetsOpenTheBreakerAndTrafficSkipsTheEndpoint) {
     EXPECT_EQ(r.status, 200) << r.body;
   }
   // Two resets opened it; after that the endpoint is not even tried.
-  const auto tried = stack.mock(0).requests();
+  const auto tried = stack.mock(0).llm_requests();
   for (int i = 0; i < 6; ++i) {
     auto r = request(stack.port(), "POST", "/olla/litellm/v1/chat/completions",
                      chat_body("gpt-4", false));
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.header("x-olla-endpoint"), "litellm-1");
   }
-  EXPECT_EQ(stack.mock(0).requests(), tried);
+  EXPECT_EQ(stack.mock(0).llm_requests(), tried);
   auto health = nlohmann::json::parse(request(stack.port(), "GET", "/olla/litellm/health").body);
   EXPECT_EQ(health["status"], "degraded");
 }

@@ -353,6 +353,7 @@ struct MockLiteLLM::Impl {
 
   // Stats.
   std::atomic<std::uint64_t> n_requests{0};
+  std::atomic<std::uint64_t> n_llm_requests{0};
   std::atomic<std::uint64_t> n_disconnects{0};
   std::atomic<std::int64_t> last_disconnect_ns{0};
   std::atomic<std::uint64_t> n_completed_streams{0};
@@ -868,6 +869,7 @@ struct MockLiteLLM::Impl {
     }
     if (path == "/mock/reset" && req.method() == http::verb::post) {
       n_requests = 0;
+      n_llm_requests = 0;
       n_disconnects = 0;
       last_disconnect_ns = 0;
       n_completed_streams = 0;
@@ -924,6 +926,7 @@ struct MockLiteLLM::Impl {
     const Route route = match_route(req.method(), path);
     const bool llm =
         route == Route::kChat || route == Route::kCompletions || route == Route::kEmbeddings;
+    if (llm) n_llm_requests.fetch_add(1, std::memory_order_relaxed);
     json body;
     bool body_ok = false;
     bool stream = false;
@@ -1146,6 +1149,7 @@ unsigned short MockLiteLLM::port() const {
 }
 
 std::uint64_t MockLiteLLM::requests() const { return impl_->n_requests.load(); }
+std::uint64_t MockLiteLLM::llm_requests() const { return impl_->n_llm_requests.load(); }
 std::uint64_t MockLiteLLM::disconnects() const { return impl_->n_disconnects.load(); }
 std::chrono::steady_clock::time_point MockLiteLLM::last_disconnect() const {
   return std::chrono::steady_clock::time_point(

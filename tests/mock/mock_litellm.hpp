@@ -65,7 +65,10 @@ class MockLiteLLM {
   void stop();
   unsigned short port() const;
 
-  std::uint64_t requests() const;     // requests received (all routes, /mock/* excluded)
+  std::uint64_t requests() const;  // requests received (all routes, /mock/* excluded)
+  // Chat completion, completion and embedding requests received: not the gateway's health
+  // probes and model discovery, which may still be arriving when a test starts counting.
+  std::uint64_t llm_requests() const;
   std::uint64_t disconnects() const;  // peer hung up while a response was being produced
   std::chrono::steady_clock::time_point last_disconnect() const;  // epoch if none yet
   std::uint64_t completed_streams() const;  // streams sent to the end ([DONE] included)
