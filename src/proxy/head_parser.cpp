@@ -235,6 +235,12 @@ std::size_t HeadParser<isRequest>::put_chunks(const char* data, std::size_t n, e
   const char* p = data;
   const char* const e = data + n;
   const auto used = [&] { return static_cast<std::size_t>(p - data); };
+  // A size line in a form the fast path does not take (or an error): Beast's from that line.
+  const auto hand_over = [&](const char* line) {
+    p = line;
+    crlf_next_ = false;
+    return used() + to_beast_body(p, static_cast<std::size_t>(e - p), ec);
+  };
   for (;;) {
     if (remaining_ > 0) {  // inside a chunk's data
       const auto took = st_.take_body(
@@ -266,22 +272,14 @@ std::size_t HeadParser<isRequest>::put_chunks(const char* data, std::size_t n, e
         return used();
       }
     }
-    if (q == line || q == e || q + 1 == e || q[0] != '\r' || q[1] != '\n') {
-      p = line;  // a form the fast path does not take (or an error): Beast's from this line
-      crlf_next_ = false;
-      return used() + to_beast_body(p, static_cast<std::size_t>(e - p), ec);
-    }
+    if (q == line || q == e || q + 1 == e || q[0] != '\r' || q[1] != '\n') return hand_over(line);
     if (size == 0) {
       // The last chunk: without trailer fields, an empty line ends the body.
       if (e - (q + 2) < 2) {
         ec = http::error::need_more;
         return used();
       }
-      if (q[2] != '\r' || q[3] != '\n') {
-        p = line;
-        crlf_next_ = false;
-        return used() + to_beast_body(p, static_cast<std::size_t>(e - p), ec);
-      }
+      if (q[2] != '\r' || q[3] != '\n') return hand_over(line);  // trailer fields
       p = q + 4;
       mode_ = Mode::done;
       ec = {};
