@@ -104,8 +104,10 @@ class ReadParse {
     ec = parse_buffered(buf_, p_);
     // A body's parse goes on past a chunk (HeadParser parses eagerly) and may stop for want of
     // the next chunk's size line: the bytes it gave are a piece all the same.
-    if (is(ec, http::error::need_more) && (header_ || p_.body_room() == room_)) return std::nullopt;
-    if (is(ec, http::error::need_more)) return error_code{};
+    if (is(ec, http::error::need_more)) {
+      if (header_ || p_.body_room() == room_) return std::nullopt;
+      return error_code{};
+    }
     if (ec || !header_ || p_.is_header_done()) return ec;
     return std::nullopt;
   }
@@ -140,8 +142,9 @@ std::optional<Piece> piece_now(beast::flat_buffer& buf, Parser& p, char* dst, st
   auto ec = parse_buffered(buf, p);
   const std::size_t n = cap - p.body_room();
   // need_more after bytes: the parse went on past a chunk and stopped before the next one's size.
-  if (is(ec, http::error::need_more) && n == 0) return std::nullopt;
-  if (is(ec, http::error::need_buffer) || is(ec, http::error::need_more)) ec = {};
+  const bool more = is(ec, http::error::need_more);
+  if (more && n == 0) return std::nullopt;
+  if (more || is(ec, http::error::need_buffer)) ec = {};
   return Piece{ec, n};
 }
 
